@@ -1,0 +1,89 @@
+"""The one exception hierarchy of the care platform.
+
+Every error the domain raises on purpose derives from :class:`CareError`, so a
+caller (a DAG task, the API, the command line) can catch the family it can
+answer and let the rest propagate::
+
+    CareError
+    ├── ConfigurationError          a setting is missing, unknown or malformed
+    │   └── MissingKeyError         production mode without an encryption or match key
+    ├── PrivacyError                personal data cannot be protected or read back
+    │   └── DecryptionError         a ciphertext does not open with any configured key
+    ├── DataError                   input broke a rule; nothing was written
+    │   ├── ValidationError         one record breaks one rule (names field and rule)
+    │   └── DuplicateError          a natural key already exists
+    ├── GateFailure                 a data-quality gate rejected a whole batch
+    └── ExternalServiceError        a hospital FHIR server or vendor API misbehaved
+
+Messages never contain personal values: they name the field, the rule and the
+record's non-personal key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class CareError(Exception):
+    """Base of every error the care platform raises on purpose."""
+
+
+class ConfigurationError(CareError):
+    """A setting is missing, unknown or malformed; names the setting."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")
+
+
+class MissingKeyError(ConfigurationError):
+    """Production mode refuses to run without its encryption and match keys."""
+
+
+class PrivacyError(CareError):
+    """Personal data cannot be protected or read back."""
+
+
+class DecryptionError(PrivacyError):
+    """A ciphertext does not open with any configured key (wrong key or tampering)."""
+
+
+class DataError(CareError):
+    """Input broke a rule; nothing was written."""
+
+
+class ValidationError(DataError):
+    """One record breaks one rule."""
+
+    def __init__(self, field: str, rule: str, record: str | None = None) -> None:
+        self.field = field
+        self.rule = rule
+        self.record = record
+        where = f" (record {record})" if record else ""
+        super().__init__(f"{field}: {rule}{where}")
+
+
+class DuplicateError(DataError):
+    """A natural key already exists."""
+
+
+class GateFailure(CareError):
+    """A data-quality gate rejected a whole batch: names the stage, rules and counts."""
+
+    def __init__(
+        self, stage: str, failed_rules: Sequence[str], rows_evaluated: int, rows_failed: int
+    ) -> None:
+        self.stage = stage
+        self.failed_rules = list(failed_rules)
+        self.rows_evaluated = rows_evaluated
+        self.rows_failed = rows_failed
+        rules = ", ".join(self.failed_rules) or "(none)"
+        super().__init__(
+            f"quality gate '{stage}' failed: {rows_failed} of {rows_evaluated} rows "
+            f"broke rules: {rules}"
+        )
+
+
+class ExternalServiceError(CareError):
+    """A hospital FHIR server or a device vendor answered badly or not at all."""
