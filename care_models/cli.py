@@ -18,6 +18,7 @@ from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory, transaction
 from care_models.errors import CareError
 from care_models.privacy import Vault, generate_key
+from care_models.queries import load_query
 
 
 def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
@@ -63,11 +64,35 @@ def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
+    """What the stages produced so far: county rows, gate results, quarantine, output files."""
+    assert settings is not None
+    engine = engine_from_settings(settings)
+    with transaction(session_factory(engine)) as session:
+        counts = synthetic.county_counts(session)
+        gates = session.execute(load_query("reports/select_latest_gate_results")).all()
+        quarantine = session.execute(load_query("reports/count_open_quarantine")).all()
+    print(f"care database: {engine.url.render_as_string(hide_password=True)}")
+    print("  " + ", ".join(f"{table} {count}" for table, count in counts.items()))
+    print("data-quality gates (latest run of each suite):")
+    for gate in gates:
+        verdict = "passed" if gate.success else "FAILED"
+        print(f"  {gate.suite:<24} {verdict:<7} {gate.rows_evaluated:>6} rows, "
+              f"{gate.rows_failed} quarantined")
+    if not gates:
+        print("  (no gate has run yet)")
+    for stage, rows in quarantine:
+        print(f"  quarantine, stage {stage}: {rows} rows waiting for review")
+    print(f"output files: {settings.output_dir}")
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], int]]] = {
     "keygen": ("print a fresh encryption key and match key", _keygen),
     "check": ("check the configuration and the database connection", _check),
     "migrate": ("apply the care database migrations", _migrate),
     "seed": ("load the synthetic county (idempotent)", _seed),
+    "summary": ("print what the stages have produced", _summary),
 }
 
 

@@ -106,3 +106,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def engine_from_environment() -> Engine:
+    """The care database of the current configuration (what DAG tasks use)."""
+    from care_models.config import load_settings
+
+    return engine_from_settings(load_settings())

@@ -1,0 +1,57 @@
+"""Settings: working defaults, and one clear error naming the bad setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from care_models.config import PROJECT_ROOT, SETTINGS, load_settings
+from care_models.errors import ConfigurationError, MissingKeyError
+
+
+def test_defaults_give_an_embedded_sqlite_database_under_var() -> None:
+    settings = load_settings({})
+    assert settings.mode == "development"
+    assert settings.var_dir == (PROJECT_ROOT / "var").resolve()
+    assert settings.database_url == f"sqlite:///{settings.var_dir / 'care.db'}"
+    assert settings.output_dir == settings.var_dir / "out"
+    assert settings.synthetic_clients == 450
+
+
+def test_unknown_setting_is_named_with_a_suggestion() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"CARE_DATABSE_URL": "sqlite://"})
+    assert caught.value.setting == "CARE_DATABSE_URL"
+    assert "unknown setting" in str(caught.value)
+    assert "CARE_DATABASE_URL" in str(caught.value)
+
+
+def test_other_environment_variables_are_ignored() -> None:
+    assert load_settings({"HOME": "/root", "AIRFLOW_HOME": "/x"}).mode == "development"
+
+
+@pytest.mark.parametrize("missing", ["CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY"])
+def test_production_refuses_to_start_without_each_key(missing: str) -> None:
+    environ = {"CARE_MODE": "production", "CARE_ENCRYPTION_KEYS": "k", "CARE_MATCH_KEY": "m"}
+    del environ[missing]
+    with pytest.raises(MissingKeyError) as caught:
+        load_settings(environ)
+    assert caught.value.setting == missing
+
+
+@pytest.mark.parametrize(("name", "value", "rule"), [
+    ("CARE_MODE", "staging", "must be one of"),
+    ("CARE_SYNTHETIC_CLIENTS", "many", "whole number"),
+    ("CARE_SYNTHETIC_CLIENTS", "0", "at least 1"),
+    ("CARE_SQLITE_BUSY_TIMEOUT_MS", "-5", "at least 0"),
+])
+def test_malformed_values_name_the_setting_and_rule(name: str, value: str, rule: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({name: value})
+    assert caught.value.setting == name
+    assert rule in caught.value.problem
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in readme, setting.name
