@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from care_models import migrations, synthetic
+from care_models import synthetic
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory, transaction
 from care_models.errors import CareError
@@ -29,14 +29,16 @@ def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
 
 def _check(settings: Settings | None, _args: argparse.Namespace) -> int:
     assert settings is not None
-    Vault.from_settings(settings)
     engine = engine_from_settings(settings)
+    Vault.from_settings(settings)
     print(f"ok: {settings.mode} mode, care database "
           f"{engine.url.render_as_string(hide_password=True)}")
     return 0
 
 
 def _migrate(settings: Settings | None, _args: argparse.Namespace) -> int:
+    from care_models import migrations  # alembic takes a second to import; only here
+
     assert settings is not None
     engine = engine_from_settings(settings)
     migrations.upgrade(engine)
@@ -46,8 +48,8 @@ def _migrate(settings: Settings | None, _args: argparse.Namespace) -> int:
 
 def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
     assert settings is not None
+    engine = engine_from_settings(settings)  # a bad URL stops before any key file is written
     vault = Vault.from_settings(settings)
-    engine = engine_from_settings(settings)
     clients = args.clients or settings.synthetic_clients
     started = time.perf_counter()
     county = synthetic.build_county(clients=clients, seed=settings.synthetic_seed)

@@ -50,11 +50,11 @@ class SuiteSpec:
     source: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
 
-    def rule(self, index: int) -> str:
-        expectation = self.expectations[index]
-        meta = expectation.get("meta") or {}
-        column = (expectation.get("kwargs") or {}).get("column")
-        return str(meta.get("rule") or f"{expectation['type']}({column or ''})")
+
+
+def rule_name(expectation_type: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+    """The rule as people read it: the suite's ``meta.rule``, else type(column)."""
+    return str(meta.get("rule") or f"{expectation_type}({kwargs.get('column') or ''})")
 
 
 @dataclass
@@ -153,11 +153,11 @@ def _summarise(spec: SuiteSpec, frame: pd.DataFrame, validation: Any) -> GateOut
     quarantined: dict[str, list[str]] = {}
     failed_rules: list[dict[str, Any]] = []
     batch_broken = False
-    for index, result in enumerate(validation.results):
+    for result in validation.results:  # GX does not keep the suite's order
         if result.success:
             continue
-        rule = spec.rule(index)
         config = result.expectation_config
+        rule = rule_name(config.type, config.kwargs, config.meta or {})
         details = result.result or {}
         keys = [str(item[spec.row_key]) if isinstance(item, dict) else str(item)
                 for item in details.get("unexpected_index_list") or []]
