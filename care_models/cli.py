@@ -31,8 +31,9 @@ def _check(settings: Settings | None, _args: argparse.Namespace) -> int:
     assert settings is not None
     engine = engine_from_settings(settings)
     Vault.from_settings(settings)
-    print(f"ok: {settings.mode} mode, care database "
-          f"{engine.url.render_as_string(hide_password=True)}")
+    print(
+        f"ok: {settings.mode} mode, care database {engine.url.render_as_string(hide_password=True)}"
+    )
     return 0
 
 
@@ -59,8 +60,10 @@ def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(counts))
     else:
-        print(f"synthetic county ({clients} clients, seed {settings.synthetic_seed}) "
-              f"loaded in {elapsed:.1f}s:")
+        print(
+            f"synthetic county ({clients} clients, seed {settings.synthetic_seed}) "
+            f"loaded in {elapsed:.1f}s:"
+        )
         for table, count in counts.items():
             print(f"  {table:<18} {count:>7}")
     return 0
@@ -79,8 +82,10 @@ def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
     print("data-quality gates (latest run of each suite):")
     for gate in gates:
         verdict = "passed" if gate.success else "FAILED"
-        print(f"  {gate.suite:<24} {verdict:<7} {gate.rows_evaluated:>6} rows, "
-              f"{gate.rows_failed} quarantined")
+        print(
+            f"  {gate.suite:<24} {verdict:<7} {gate.rows_evaluated:>6} rows, "
+            f"{gate.rows_failed} quarantined"
+        )
     if not gates:
         print("  (no gate has run yet)")
     for stage, rows in quarantine:

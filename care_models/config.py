@@ -28,31 +28,63 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("CARE_MODE", "development",
-            "`development` or `production`. Production refuses to start without "
-            "CARE_ENCRYPTION_KEYS and CARE_MATCH_KEY and never generates keys."),
-    Setting("CARE_VAR_DIR", "<project>/var",
-            "Where the embedded database, development keys, Airflow home and outputs live."),
-    Setting("CARE_DATABASE_URL", "sqlite:///<CARE_VAR_DIR>/care.db",
-            "SQLAlchemy URL of the care database: `sqlite:///…` or "
-            "`postgresql+psycopg://…`."),
-    Setting("CARE_ENCRYPTION_KEYS", "(development: generated into CARE_VAR_DIR/dev-keys.env)",
-            "Comma-separated urlsafe-base64 32-byte AES-GCM keys; the first encrypts, all "
-            "decrypt (key rotation). Make one with `python -m care_models keygen`."),
-    Setting("CARE_MATCH_KEY", "(development: generated into CARE_VAR_DIR/dev-keys.env)",
-            "Urlsafe-base64 32-byte HMAC key for the keyed hashes that match a person."),
-    Setting("CARE_OUTPUT_DIR", "<CARE_VAR_DIR>/out",
-            "Where workflows write files a person reads (schedules, agendas, reports)."),
-    Setting("CARE_SQLITE_BUSY_TIMEOUT_MS", "10000",
-            "How long a SQLite writer waits for a lock before failing."),
-    Setting("CARE_SYNTHETIC_CLIENTS", "450",
-            "Number of clients the synthetic county generates (benchmarks use up to 100000)."),
-    Setting("CARE_SYNTHETIC_SEED", "20260301",
-            "Seed of the synthetic county: the same seed gives the same county."),
-    Setting("CARE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-            "Tests only: the PostgreSQL server the suite also runs on."),
-    Setting("CARE_TEST_REQUIRE_POSTGRES", "0",
-            "Tests only: `1` makes an unreachable PostgreSQL a failure instead of a skip (CI)."),
+    Setting(
+        "CARE_MODE",
+        "development",
+        "`development` or `production`. Production refuses to start without "
+        "CARE_ENCRYPTION_KEYS and CARE_MATCH_KEY and never generates keys.",
+    ),
+    Setting(
+        "CARE_VAR_DIR",
+        "<project>/var",
+        "Where the embedded database, development keys, Airflow home and outputs live.",
+    ),
+    Setting(
+        "CARE_DATABASE_URL",
+        "sqlite:///<CARE_VAR_DIR>/care.db",
+        "SQLAlchemy URL of the care database: `sqlite:///…` or `postgresql+psycopg://…`.",
+    ),
+    Setting(
+        "CARE_ENCRYPTION_KEYS",
+        "(development: generated into CARE_VAR_DIR/dev-keys.env)",
+        "Comma-separated urlsafe-base64 32-byte AES-GCM keys; the first encrypts, all "
+        "decrypt (key rotation). Make one with `python -m care_models keygen`.",
+    ),
+    Setting(
+        "CARE_MATCH_KEY",
+        "(development: generated into CARE_VAR_DIR/dev-keys.env)",
+        "Urlsafe-base64 32-byte HMAC key for the keyed hashes that match a person.",
+    ),
+    Setting(
+        "CARE_OUTPUT_DIR",
+        "<CARE_VAR_DIR>/out",
+        "Where workflows write files a person reads (schedules, agendas, reports).",
+    ),
+    Setting(
+        "CARE_SQLITE_BUSY_TIMEOUT_MS",
+        "10000",
+        "How long a SQLite writer waits for a lock before failing.",
+    ),
+    Setting(
+        "CARE_SYNTHETIC_CLIENTS",
+        "450",
+        "Number of clients the synthetic county generates (benchmarks use up to 100000).",
+    ),
+    Setting(
+        "CARE_SYNTHETIC_SEED",
+        "20260301",
+        "Seed of the synthetic county: the same seed gives the same county.",
+    ),
+    Setting(
+        "CARE_TEST_POSTGRES_URL",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "Tests only: the PostgreSQL server the suite also runs on.",
+    ),
+    Setting(
+        "CARE_TEST_REQUIRE_POSTGRES",
+        "0",
+        "Tests only: `1` makes an unreachable PostgreSQL a failure instead of a skip (CI).",
+    ),
 )
 KNOWN_SETTINGS = frozenset(s.name for s in SETTINGS)
 

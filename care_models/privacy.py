@@ -84,7 +84,9 @@ def ensure_dev_keys(settings: Settings) -> tuple[tuple[str, ...], str]:
     keys = tuple(k for k in values.get("CARE_ENCRYPTION_KEYS", "").split(",") if k)
     match_key = values.get("CARE_MATCH_KEY", "")
     if not keys or not match_key:
-        raise ConfigurationError("CARE_ENCRYPTION_KEYS", f"development key file {path} is incomplete")
+        raise ConfigurationError(
+            "CARE_ENCRYPTION_KEYS", f"development key file {path} is incomplete"
+        )
     return keys, match_key
 
 
@@ -140,9 +142,13 @@ class Vault:
             raise DecryptionError(f"{field}: encrypted with a key that is not configured")
         try:
             blob = base64.urlsafe_b64decode(body.encode())
-            return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode()).decode()
+            return (
+                AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode()).decode()
+            )
         except (InvalidTag, binascii.Error, ValueError):
-            raise DecryptionError(f"{field}: ciphertext does not open (tampered or wrong field)") from None
+            raise DecryptionError(
+                f"{field}: ciphertext does not open (tampered or wrong field)"
+            ) from None
 
     def encrypt_optional(self, plaintext: str | None, field: str) -> str | None:
         return None if plaintext is None else self.encrypt(plaintext, field)
@@ -157,7 +163,9 @@ class Vault:
         return self._hmac("rrn", normalise_rrn(rrn))
 
     def name_birth_phone_hash(self, name: str, birth_date: dt.date, phone: str) -> str:
-        return self._hmac("nbp", normalise_name(name), birth_date.isoformat(), normalise_phone(phone))
+        return self._hmac(
+            "nbp", normalise_name(name), birth_date.isoformat(), normalise_phone(phone)
+        )
 
     def token_hash(self, token: str) -> str:
         """Hash of an API or feed token: tokens are stored only as this."""
@@ -209,22 +217,46 @@ def reveal(
     if unknown:
         raise ValidationError("fields", f"unknown personal fields {unknown}")
     if not actor or not purpose:
-        raise ValidationError("actor/purpose", "a read of personal data needs an actor and a purpose")
+        raise ValidationError(
+            "actor/purpose", "a read of personal data needs an actor and a purpose"
+        )
     values: dict[str, str | None] = {}
     for name in wanted:
         token = getattr(client, f"{name}_enc")
         values[name] = None if token is None else vault.decrypt(token, f"clients.{name}")
     session.add(
-        AuditLog(actor=actor, action="read", entity="client", entity_id=client.code,
-                 fields=list(wanted), purpose=purpose)
+        AuditLog(
+            actor=actor,
+            action="read",
+            entity="client",
+            entity_id=client.code,
+            fields=list(wanted),
+            purpose=purpose,
+        )
     )
     return values
 
 
-def audit(session: Session, *, actor: str, action: str, entity: str, entity_id: str | None,
-          fields: Iterable[str] = (), purpose: str | None = None) -> None:
-    session.add(AuditLog(actor=actor, action=action, entity=entity, entity_id=entity_id,
-                         fields=list(fields), purpose=purpose))
+def audit(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: str | None,
+    fields: Iterable[str] = (),
+    purpose: str | None = None,
+) -> None:
+    session.add(
+        AuditLog(
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            fields=list(fields),
+            purpose=purpose,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -246,10 +278,12 @@ def encrypted_client_columns(vault: Vault, person: PersonalFields) -> Mapping[st
         "address_enc": vault.encrypt(person.address, "clients.address"),
         "phone_enc": vault.encrypt_optional(person.phone, "clients.phone"),
         "rrn_enc": vault.encrypt_optional(
-            normalise_rrn(person.rrn) if person.rrn else None, "clients.rrn"),
+            normalise_rrn(person.rrn) if person.rrn else None, "clients.rrn"
+        ),
         "rrn_hash": vault.rrn_hash(person.rrn) if person.rrn else None,
         "name_birth_phone_hash": (
             vault.name_birth_phone_hash(person.name, person.birth_date, person.phone)
-            if person.phone else None
+            if person.phone
+            else None
         ),
     }

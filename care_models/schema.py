@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -45,7 +45,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
         list[Any]: JSON,
         dt.datetime: DateTime(timezone=True),
@@ -71,8 +71,9 @@ class Town(Base):
     __tablename__ = "towns"
     __table_args__ = (
         one_of("kind", vocab.TOWN_KINDS),
-        CheckConstraint("latitude BETWEEN 33 AND 39 AND longitude BETWEEN 124 AND 132",
-                        name="in_korea"),
+        CheckConstraint(
+            "latitude BETWEEN 33 AND 39 AND longitude BETWEEN 124 AND 132", name="in_korea"
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -87,8 +88,10 @@ class Organisation(Base):
     """Hospitals, service providers and device vendors."""
 
     __tablename__ = "organisations"
-    __table_args__ = (one_of("kind", vocab.ORGANISATION_KINDS),
-                      one_of("device_type", vocab.DEVICE_TYPES))
+    __table_args__ = (
+        one_of("kind", vocab.ORGANISATION_KINDS),
+        one_of("device_type", vocab.DEVICE_TYPES),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -236,8 +239,10 @@ class ReferralStatusEvent(Base):
     """Each version of a referral's Task; the callback is delivered at most once per version."""
 
     __tablename__ = "referral_status_events"
-    __table_args__ = (UniqueConstraint("referral_id", "version"),
-                      one_of("status", vocab.REFERRAL_STATUSES))
+    __table_args__ = (
+        UniqueConstraint("referral_id", "version"),
+        one_of("status", vocab.REFERRAL_STATUSES),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     version: Mapped[int]
@@ -252,7 +257,10 @@ class MatchReview(Base):
     """An ambiguous person match, waiting for a person to decide; never merged automatically."""
 
     __tablename__ = "match_reviews"
-    __table_args__ = (UniqueConstraint("referral_id"), one_of("status", vocab.MATCH_REVIEW_STATUSES))
+    __table_args__ = (
+        UniqueConstraint("referral_id"),
+        one_of("status", vocab.MATCH_REVIEW_STATUSES),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int] = mapped_column(ForeignKey("referrals.id", ondelete="CASCADE"))
     candidate_client_ids: Mapped[list[Any]] = mapped_column(default=list)
@@ -305,8 +313,10 @@ class CarePlan(Base):
     """A person's integrated support plan (개인별 통합지원계획)."""
 
     __tablename__ = "care_plans"
-    __table_args__ = (UniqueConstraint("client_id", "version"),
-                      one_of("status", vocab.CARE_PLAN_STATUSES))
+    __table_args__ = (
+        UniqueConstraint("client_id", "version"),
+        one_of("status", vocab.CARE_PLAN_STATUSES),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -443,8 +453,10 @@ class ConferenceParticipant(Base):
 
 class AgendaItem(Base):
     __tablename__ = "agenda_items"
-    __table_args__ = (UniqueConstraint("conference_id", "case_id", "kind"),
-                      one_of("kind", vocab.AGENDA_KINDS))
+    __table_args__ = (
+        UniqueConstraint("conference_id", "case_id", "kind"),
+        one_of("kind", vocab.AGENDA_KINDS),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id", ondelete="CASCADE"))
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
@@ -478,9 +490,11 @@ class Decision(Base):
 
 class Device(Base):
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("vendor_id", "external_id"),
-                      one_of("device_type", vocab.DEVICE_TYPES),
-                      one_of("status", ("active", "inactive", "removed")))
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "external_id"),
+        one_of("device_type", vocab.DEVICE_TYPES),
+        one_of("status", ("active", "inactive", "removed")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     external_id: Mapped[str] = mapped_column(String(60))
@@ -494,9 +508,11 @@ class Alert(Base):
     """A vendor alert; alerts of one person across devices merge into one."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("vendor_id", "external_id"),
-                      one_of("status", vocab.ALERT_STATUSES),
-                      one_of("severity", ("info", "warning", "critical")))
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "external_id"),
+        one_of("status", vocab.ALERT_STATUSES),
+        one_of("severity", ("info", "warning", "critical")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     external_id: Mapped[str] = mapped_column(String(80))
@@ -577,18 +593,22 @@ class IndicatorTarget(Base):
     __table_args__ = (UniqueConstraint("indicator_id", "period"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(
-        ForeignKey("pledge_indicators.id", ondelete="CASCADE"))
+        ForeignKey("pledge_indicators.id", ondelete="CASCADE")
+    )
     period: Mapped[str] = mapped_column(String(10))
     target: Mapped[Decimal] = mapped_column(Numeric(14, 2))
 
 
 class IndicatorActual(Base):
     __tablename__ = "indicator_actuals"
-    __table_args__ = (UniqueConstraint("indicator_id", "period"),
-                      one_of("source", ("computed", "reported")))
+    __table_args__ = (
+        UniqueConstraint("indicator_id", "period"),
+        one_of("source", ("computed", "reported")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     indicator_id: Mapped[int] = mapped_column(
-        ForeignKey("pledge_indicators.id", ondelete="CASCADE"))
+        ForeignKey("pledge_indicators.id", ondelete="CASCADE")
+    )
     period: Mapped[str] = mapped_column(String(10))
     actual: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     source: Mapped[str] = mapped_column(String(20), default="computed")
@@ -599,9 +619,11 @@ class Budget(Base):
     """Budget by funding source and period, in million won; executed as reported."""
 
     __tablename__ = "budgets"
-    __table_args__ = (UniqueConstraint("program_id", "funding_source", "period"),
-                      one_of("funding_source", vocab.FUNDING_SOURCES),
-                      CheckConstraint("planned >= 0", name="planned_not_negative"))
+    __table_args__ = (
+        UniqueConstraint("program_id", "funding_source", "period"),
+        one_of("funding_source", vocab.FUNDING_SOURCES),
+        CheckConstraint("planned >= 0", name="planned_not_negative"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("pledge_programs.id", ondelete="CASCADE"))
     funding_source: Mapped[str] = mapped_column(String(20))

@@ -62,20 +62,76 @@ class TownSpec:
 
 
 TOWNS: tuple[TownSpec, ...] = (
-    TownSpec("JC-01", "진천읍", "eup", 36.8553, 127.4356, 0.33, 4,
-             ("읍내리", "벽암리", "신정리", "성석리", "교성리", "가산리", "장관리", "행정리")),
-    TownSpec("JC-02", "덕산읍", "eup", 36.9018, 127.5296, 0.20, 2,
-             ("용몽리", "구산리", "화상리", "석장리", "두촌리", "합목리")),
-    TownSpec("JC-03", "초평면", "myeon", 36.8237, 127.4942, 0.08, 1,
-             ("용정리", "금곡리", "오갑리", "은암리", "화산리")),
-    TownSpec("JC-04", "문백면", "myeon", 36.7989, 127.4215, 0.08, 1,
-             ("평산리", "구곡리", "봉죽리", "사양리", "은탄리")),
-    TownSpec("JC-05", "백곡면", "myeon", 36.8860, 127.3710, 0.08, 1,
-             ("구수리", "석현리", "사송리", "갈월리", "양백리")),
-    TownSpec("JC-06", "이월면", "myeon", 36.9022, 127.4335, 0.10, 1,
-             ("중산리", "노원리", "송림리", "사곡리", "신계리")),
-    TownSpec("JC-07", "광혜원면", "myeon", 36.9605, 127.4447, 0.13, 2,
-             ("광혜원리", "실원리", "회죽리", "구암리", "월성리")),
+    TownSpec(
+        "JC-01",
+        "진천읍",
+        "eup",
+        36.8553,
+        127.4356,
+        0.33,
+        4,
+        ("읍내리", "벽암리", "신정리", "성석리", "교성리", "가산리", "장관리", "행정리"),
+    ),
+    TownSpec(
+        "JC-02",
+        "덕산읍",
+        "eup",
+        36.9018,
+        127.5296,
+        0.20,
+        2,
+        ("용몽리", "구산리", "화상리", "석장리", "두촌리", "합목리"),
+    ),
+    TownSpec(
+        "JC-03",
+        "초평면",
+        "myeon",
+        36.8237,
+        127.4942,
+        0.08,
+        1,
+        ("용정리", "금곡리", "오갑리", "은암리", "화산리"),
+    ),
+    TownSpec(
+        "JC-04",
+        "문백면",
+        "myeon",
+        36.7989,
+        127.4215,
+        0.08,
+        1,
+        ("평산리", "구곡리", "봉죽리", "사양리", "은탄리"),
+    ),
+    TownSpec(
+        "JC-05",
+        "백곡면",
+        "myeon",
+        36.8860,
+        127.3710,
+        0.08,
+        1,
+        ("구수리", "석현리", "사송리", "갈월리", "양백리"),
+    ),
+    TownSpec(
+        "JC-06",
+        "이월면",
+        "myeon",
+        36.9022,
+        127.4335,
+        0.10,
+        1,
+        ("중산리", "노원리", "송림리", "사곡리", "신계리"),
+    ),
+    TownSpec(
+        "JC-07",
+        "광혜원면",
+        "myeon",
+        36.9605,
+        127.4447,
+        0.13,
+        2,
+        ("광혜원리", "실원리", "회죽리", "구암리", "월성리"),
+    ),
 )
 
 # (code, name, in county, town code or None, latitude, longitude)
@@ -103,19 +159,97 @@ VENDORS: tuple[tuple[str, str, str], ...] = (
     ("V-AICALL", "AI안부콜", "ai_call"),
 )
 
-SURNAMES = (("김", 21.5), ("이", 14.7), ("박", 8.4), ("최", 4.7), ("정", 4.3), ("강", 2.3),
-            ("조", 2.1), ("윤", 2.0), ("장", 2.0), ("임", 1.6), ("한", 1.5), ("오", 1.5),
-            ("서", 1.4), ("신", 1.4), ("권", 1.4), ("황", 1.3), ("안", 1.3), ("송", 1.2),
-            ("전", 1.1), ("홍", 1.1), ("유", 1.0), ("고", 0.9), ("문", 0.9), ("양", 0.8))
-FEMALE_NAMES = ("순자", "영자", "정자", "옥순", "말순", "영숙", "정순", "춘자", "복순", "명자",
-                "금순", "옥자", "경자", "숙자", "순옥", "점순", "분이", "귀녀", "영희", "미숙")
-MALE_NAMES = ("영수", "영호", "정호", "상철", "병철", "종수", "성수", "재호", "광수", "만수",
-              "동수", "기철", "용철", "춘식", "길수", "태식", "봉수", "현수", "경호", "창수")
-STAFF_ROLES_AT_SCALE = ("doctor", "nurse", "social_worker", "nurse", "social_worker", "nurse",
-                        "social_worker", "nurse", "social_worker", "nurse", "social_worker",
-                        "social_worker")
-NEED_WEIGHTS = (("health_medical", 1221), ("housing", 247), ("care_ltc", 178),
-                ("daily_living", 139), ("safety_other", 29))
+SURNAMES = (
+    ("김", 21.5),
+    ("이", 14.7),
+    ("박", 8.4),
+    ("최", 4.7),
+    ("정", 4.3),
+    ("강", 2.3),
+    ("조", 2.1),
+    ("윤", 2.0),
+    ("장", 2.0),
+    ("임", 1.6),
+    ("한", 1.5),
+    ("오", 1.5),
+    ("서", 1.4),
+    ("신", 1.4),
+    ("권", 1.4),
+    ("황", 1.3),
+    ("안", 1.3),
+    ("송", 1.2),
+    ("전", 1.1),
+    ("홍", 1.1),
+    ("유", 1.0),
+    ("고", 0.9),
+    ("문", 0.9),
+    ("양", 0.8),
+)
+FEMALE_NAMES = (
+    "순자",
+    "영자",
+    "정자",
+    "옥순",
+    "말순",
+    "영숙",
+    "정순",
+    "춘자",
+    "복순",
+    "명자",
+    "금순",
+    "옥자",
+    "경자",
+    "숙자",
+    "순옥",
+    "점순",
+    "분이",
+    "귀녀",
+    "영희",
+    "미숙",
+)
+MALE_NAMES = (
+    "영수",
+    "영호",
+    "정호",
+    "상철",
+    "병철",
+    "종수",
+    "성수",
+    "재호",
+    "광수",
+    "만수",
+    "동수",
+    "기철",
+    "용철",
+    "춘식",
+    "길수",
+    "태식",
+    "봉수",
+    "현수",
+    "경호",
+    "창수",
+)
+STAFF_ROLES_AT_SCALE = (
+    "doctor",
+    "nurse",
+    "social_worker",
+    "nurse",
+    "social_worker",
+    "nurse",
+    "social_worker",
+    "nurse",
+    "social_worker",
+    "nurse",
+    "social_worker",
+    "social_worker",
+)
+NEED_WEIGHTS = (
+    ("health_medical", 1221),
+    ("housing", 247),
+    ("care_ltc", 178),
+    ("daily_living", 139),
+    ("safety_other", 29),
+)
 NEED_CODES = {
     "health_medical": ("chronic_disease", "medication", "home_medical", "dental", "mental_health"),
     "housing": ("repair", "heating", "barrier_free", "relocation"),
@@ -124,10 +258,24 @@ NEED_CODES = {
     "safety_other": ("safety_device", "fire_gas_sensor", "legal", "financial_crisis"),
 }
 TIER_WEIGHTS = (("at_risk", 30), ("caution", 30), ("interest", 25), ("closed", 15))
-HOUSEHOLD_WEIGHTS = (("living_alone", 50), ("older_couple", 22), ("with_family", 20),
-                     ("severe_illness_pair", 5), ("other", 3))
-LTC_WEIGHTS = (("none", 45), ("1", 2), ("2", 4), ("3", 8), ("4", 12), ("5", 6), ("cognitive", 3),
-               ("A", 12), ("B", 8))
+HOUSEHOLD_WEIGHTS = (
+    ("living_alone", 50),
+    ("older_couple", 22),
+    ("with_family", 20),
+    ("severe_illness_pair", 5),
+    ("other", 3),
+)
+LTC_WEIGHTS = (
+    ("none", 45),
+    ("1", 2),
+    ("2", 4),
+    ("3", 8),
+    ("4", 12),
+    ("5", 6),
+    ("cognitive", 3),
+    ("A", 12),
+    ("B", 8),
+)
 WINDOWS = ((dt.time(10), dt.time(12)), (dt.time(14), dt.time(17)), (dt.time(9), dt.time(11)))
 
 
@@ -218,15 +366,23 @@ def _staff(rng: random.Random, clients: int) -> list[StaffSpec]:
             skills = [role if role != "team_lead" else "social_worker"]
             if role == "nurse" and i in (3, 5):
                 skills.append("rehabilitation" if i == 3 else "nutrition")
-            leave_days = sorted({
-                LEAVE_FROM + dt.timedelta(days=rng.randrange((LEAVE_TO - LEAVE_FROM).days))
-                for _ in range(12)
-            })
-            staff.append(StaffSpec(
-                code=f"S{number:04d}", name=_weighted(rng, SURNAMES) + rng.choice(names),
-                role=role, skills=skills, town_code=town_code,
-                max_visits_per_day=6 if role == "doctor" else 8, leave=leave_days,
-            ))
+            leave_days = sorted(
+                {
+                    LEAVE_FROM + dt.timedelta(days=rng.randrange((LEAVE_TO - LEAVE_FROM).days))
+                    for _ in range(12)
+                }
+            )
+            staff.append(
+                StaffSpec(
+                    code=f"S{number:04d}",
+                    name=_weighted(rng, SURNAMES) + rng.choice(names),
+                    role=role,
+                    skills=skills,
+                    town_code=town_code,
+                    max_visits_per_day=6 if role == "doctor" else 8,
+                    leave=leave_days,
+                )
+            )
     return staff
 
 
@@ -234,29 +390,59 @@ def _services(rng: random.Random, tier: str, ltc: str) -> list[ServiceSpec]:
     services: list[ServiceSpec] = []
     frail = ltc in ("1", "2", "3", "4", "5", "cognitive")
     if frail or tier == "at_risk" or rng.random() < 0.3:
-        services.append(ServiceSpec("home_nursing", "twice_monthly", 2, "visit", "nurse", 40,
-                                    provider_code="P-NURSING"))
+        services.append(
+            ServiceSpec(
+                "home_nursing", "twice_monthly", 2, "visit", "nurse", 40, provider_code="P-NURSING"
+            )
+        )
     if (frail and rng.random() < 0.35) or rng.random() < 0.08:
         services.append(ServiceSpec("home_doctor", "monthly", 1, "visit", "doctor", 30))
     if rng.random() < 0.12:
         intensive = rng.random() < 0.3
-        services.append(ServiceSpec("rehabilitation", "package", 4 if intensive else 2, "visit",
-                                    "rehabilitation", 50, intensive, "P-REHAB"))
+        services.append(
+            ServiceSpec(
+                "rehabilitation",
+                "package",
+                4 if intensive else 2,
+                "visit",
+                "rehabilitation",
+                50,
+                intensive,
+                "P-REHAB",
+            )
+        )
     if rng.random() < 0.08:
         intensive = rng.random() < 0.3
-        services.append(ServiceSpec("nutrition", "package", 3 if intensive else 1, "visit",
-                                    "nutrition", 40, intensive, "P-MEALS"))
+        services.append(
+            ServiceSpec(
+                "nutrition",
+                "package",
+                3 if intensive else 1,
+                "visit",
+                "nutrition",
+                40,
+                intensive,
+                "P-MEALS",
+            )
+        )
     if rng.random() < 0.05:  # recent discharge: the 9-contact nursing package
         services.append(ServiceSpec("discharge_nursing", "package", 5, "visit", "nurse", 45))
         services.append(ServiceSpec("discharge_nursing", "package", 4, "phone", "nurse", 15))
     if rng.random() < 0.03:
-        services.append(ServiceSpec("escort", "monthly", 4, "visit", "social_worker", 120,
-                                    provider_code="P-HOMECARE"))
+        services.append(
+            ServiceSpec(
+                "escort", "monthly", 4, "visit", "social_worker", 120, provider_code="P-HOMECARE"
+            )
+        )
     return services
 
 
-def _client(rng: random.Random, number: int, staff_by_town: dict[str, list[StaffSpec]],
-            device_counter: Counter[str]) -> ClientSpec:
+def _client(
+    rng: random.Random,
+    number: int,
+    staff_by_town: dict[str, list[StaffSpec]],
+    device_counter: Counter[str],
+) -> ClientSpec:
     town = rng.choices(TOWNS, weights=[t.share for t in TOWNS])[0]
     sex = "female" if rng.random() < 0.62 else "male"
     older = rng.random() < 0.88
@@ -275,11 +461,22 @@ def _client(rng: random.Random, number: int, staff_by_town: dict[str, list[Staff
     carers = [s for s in locals_ if s.role in ("nurse", "social_worker")] or locals_
     client = ClientSpec(
         code=f"C{number:07d}",
-        person=PersonalFields(name=name, birth_date=birth, address=address, phone=_phone(rng),
-                              rrn=_rrn(rng, birth, sex)),
-        sex=sex, town_code=town.code, latitude=latitude, longitude=longitude,
-        household_type=_weighted(rng, HOUSEHOLD_WEIGHTS), risk_tier=tier, ltc_grade=ltc,
-        basic_livelihood=rng.random() < 0.22, medical_aid=rng.random() < 0.12,
+        person=PersonalFields(
+            name=name,
+            birth_date=birth,
+            address=address,
+            phone=_phone(rng),
+            rrn=_rrn(rng, birth, sex),
+        ),
+        sex=sex,
+        town_code=town.code,
+        latitude=latitude,
+        longitude=longitude,
+        household_type=_weighted(rng, HOUSEHOLD_WEIGHTS),
+        risk_tier=tier,
+        ltc_grade=ltc,
+        basic_livelihood=rng.random() < 0.22,
+        medical_aid=rng.random() < 0.12,
         consent_given=rng.random() < 0.96,
         window=rng.choice(WINDOWS) if rng.random() < 0.2 else None,
         usual_staff_code=rng.choice(carers).code,
@@ -317,14 +514,18 @@ def _existing(session: Session, column: object) -> set[object]:
     return set(session.scalars(select(column)))  # type: ignore[call-overload]
 
 
-def _insert_missing(session: Session, model: type[Base], key: str, rows: list[dict[str, object]],
-                    ) -> int:
+def _insert_missing(
+    session: Session,
+    model: type[Base],
+    key: str,
+    rows: list[dict[str, object]],
+) -> int:
     table: Table = model.__table__  # type: ignore[assignment]
     have = _existing(session, table.c[key])
     columns = {c for r in rows for c in r}
     fresh = [{c: r.get(c) for c in columns} for r in rows if r[key] not in have]
     for start in range(0, len(fresh), 2000):
-        session.execute(insert(table), fresh[start:start + 2000])
+        session.execute(insert(table), fresh[start : start + 2000])
     return len(fresh)
 
 
@@ -334,38 +535,96 @@ def _ids(session: Session, model: type[Base], key: str = "code") -> dict[str, in
 
 
 def _load_places_and_organisations(session: Session) -> None:
-    _insert_missing(session, Town, "code", [
-        {"code": t.code, "name": t.name, "kind": t.kind, "latitude": t.latitude,
-         "longitude": t.longitude, "urban": t.kind == "eup"} for t in TOWNS])
+    _insert_missing(
+        session,
+        Town,
+        "code",
+        [
+            {
+                "code": t.code,
+                "name": t.name,
+                "kind": t.kind,
+                "latitude": t.latitude,
+                "longitude": t.longitude,
+                "urban": t.kind == "eup",
+            }
+            for t in TOWNS
+        ],
+    )
     towns = _ids(session, Town)
     organisations: list[dict[str, object]] = []
     for code, name, in_county, town, lat, lon in HOSPITALS:
-        organisations.append({
-            "code": code, "name": name, "kind": "hospital", "in_county": in_county,
-            "town_id": towns[town] if town else None, "latitude": lat, "longitude": lon,
-            "identifier_system": f"urn:care:hospital:{code.lower()}:referral", "services": [],
-        })
+        organisations.append(
+            {
+                "code": code,
+                "name": name,
+                "kind": "hospital",
+                "in_county": in_county,
+                "town_id": towns[town] if town else None,
+                "latitude": lat,
+                "longitude": lon,
+                "identifier_system": f"urn:care:hospital:{code.lower()}:referral",
+                "services": [],
+            }
+        )
     for code, name, services in PROVIDERS:
-        organisations.append({"code": code, "name": name, "kind": "provider", "in_county": True,
-                              "town_id": towns["JC-01"], "services": list(services)})
+        organisations.append(
+            {
+                "code": code,
+                "name": name,
+                "kind": "provider",
+                "in_county": True,
+                "town_id": towns["JC-01"],
+                "services": list(services),
+            }
+        )
     for code, name, device_type in VENDORS:
-        organisations.append({"code": code, "name": name, "kind": "vendor", "in_county": False,
-                              "device_type": device_type, "services": []})
+        organisations.append(
+            {
+                "code": code,
+                "name": name,
+                "kind": "vendor",
+                "in_county": False,
+                "device_type": device_type,
+                "services": [],
+            }
+        )
     _insert_missing(session, Organisation, "code", organisations)
 
 
 def _load_staff(session: Session, county: County) -> None:
     towns = _ids(session, Town)
-    _insert_missing(session, Staff, "code", [
-        {"code": s.code, "name": s.name, "role": s.role, "skills": s.skills,
-         "office_town_id": towns[s.town_code], "work_start": dt.time(9), "work_end": dt.time(18),
-         "lunch_start": dt.time(12), "lunch_end": dt.time(13),
-         "max_visits_per_day": s.max_visits_per_day, "active": True} for s in county.staff])
+    _insert_missing(
+        session,
+        Staff,
+        "code",
+        [
+            {
+                "code": s.code,
+                "name": s.name,
+                "role": s.role,
+                "skills": s.skills,
+                "office_town_id": towns[s.town_code],
+                "work_start": dt.time(9),
+                "work_end": dt.time(18),
+                "lunch_start": dt.time(12),
+                "lunch_end": dt.time(13),
+                "max_visits_per_day": s.max_visits_per_day,
+                "active": True,
+            }
+            for s in county.staff
+        ],
+    )
     staff_ids = _ids(session, Staff)
-    have = {(sid, d) for sid, d in session.execute(
-        select(StaffLeave.staff_id, StaffLeave.start_date))}
-    fresh = [{"staff_id": staff_ids[s.code], "start_date": d, "end_date": d, "reason": "annual"}
-             for s in county.staff for d in s.leave if (staff_ids[s.code], d) not in have]
+    have = {
+        (sid, d) for sid, d in session.execute(select(StaffLeave.staff_id, StaffLeave.start_date))
+    }
+    fresh = [
+        {"staff_id": staff_ids[s.code], "start_date": d, "end_date": d, "reason": "annual"}
+        for s in county.staff
+        for d in s.leave
+        if (staff_ids[s.code], d) not in have
+    ]
     if fresh:
         session.execute(insert(StaffLeave), fresh)
 
@@ -377,20 +636,29 @@ def _load_clients(session: Session, vault: Vault, county: County) -> None:
     for c in county.clients:
         if c.code in have:
             continue
-        rows.append({
-            "code": c.code, **encrypted_client_columns(vault, c.person),
-            "birth_year": c.person.birth_date.year, "sex": c.sex, "town_id": towns[c.town_code],
-            "latitude": c.latitude, "longitude": c.longitude, "household_type": c.household_type,
-            "risk_tier": c.risk_tier, "ltc_grade": c.ltc_grade,
-            "basic_livelihood": c.basic_livelihood, "medical_aid": c.medical_aid,
-            "consent_given": c.consent_given,
-            "consent_date": c.case_opened_on if c.consent_given else None,
-            "preferred_window_start": c.window[0] if c.window else None,
-            "preferred_window_end": c.window[1] if c.window else None,
-            "usual_staff_id": staff_ids.get(c.usual_staff_code or ""),
-        })
+        rows.append(
+            {
+                "code": c.code,
+                **encrypted_client_columns(vault, c.person),
+                "birth_year": c.person.birth_date.year,
+                "sex": c.sex,
+                "town_id": towns[c.town_code],
+                "latitude": c.latitude,
+                "longitude": c.longitude,
+                "household_type": c.household_type,
+                "risk_tier": c.risk_tier,
+                "ltc_grade": c.ltc_grade,
+                "basic_livelihood": c.basic_livelihood,
+                "medical_aid": c.medical_aid,
+                "consent_given": c.consent_given,
+                "consent_date": c.case_opened_on if c.consent_given else None,
+                "preferred_window_start": c.window[0] if c.window else None,
+                "preferred_window_end": c.window[1] if c.window else None,
+                "usual_staff_id": staff_ids.get(c.usual_staff_code or ""),
+            }
+        )
     for start in range(0, len(rows), 2000):
-        session.execute(insert(Client), rows[start:start + 2000])
+        session.execute(insert(Client), rows[start : start + 2000])
 
 
 def _load_cases_and_plans(session: Session, county: County) -> None:
@@ -398,32 +666,55 @@ def _load_cases_and_plans(session: Session, county: County) -> None:
     client_ids, towns = _ids(session, Client), _ids(session, Town)
     providers = _ids(session, Organisation)
     with_case = set(session.scalars(select(Case.client_id).where(Case.referral_id.is_(None))))
-    todo = [c for c in county.clients
-            if c.case_opened_on and client_ids[c.code] not in with_case]
+    todo = [c for c in county.clients if c.case_opened_on and client_ids[c.code] not in with_case]
     for c in todo:
         assert c.case_opened_on is not None
-        case = Case(client_id=client_ids[c.code], town_id=towns[c.town_code],
-                    status="case_managed", priority=2 if c.risk_tier == "at_risk" else 3,
-                    high_risk=c.risk_tier == "at_risk" and c.household_type == "living_alone",
-                    opened_on=c.case_opened_on)
+        case = Case(
+            client_id=client_ids[c.code],
+            town_id=towns[c.town_code],
+            status="case_managed",
+            priority=2 if c.risk_tier == "at_risk" else 3,
+            high_risk=c.risk_tier == "at_risk" and c.household_type == "living_alone",
+            opened_on=c.case_opened_on,
+        )
         session.add(case)
         session.flush()
         for category, code in c.needs:
-            session.add(Need(case_id=case.id, category=category, code=code,
-                             status="decided", identified_on=c.case_opened_on))
-        plan = CarePlan(client_id=case.client_id, case_id=case.id, version=1, status="active",
-                        valid_from=c.case_opened_on, approved_on=c.case_opened_on,
-                        review_due=c.case_opened_on + dt.timedelta(days=180))
+            session.add(
+                Need(
+                    case_id=case.id,
+                    category=category,
+                    code=code,
+                    status="decided",
+                    identified_on=c.case_opened_on,
+                )
+            )
+        plan = CarePlan(
+            client_id=case.client_id,
+            case_id=case.id,
+            version=1,
+            status="active",
+            valid_from=c.case_opened_on,
+            approved_on=c.case_opened_on,
+            review_due=c.case_opened_on + dt.timedelta(days=180),
+        )
         session.add(plan)
         session.flush()
         for s in c.services:
-            session.add(PlannedService(
-                care_plan_id=plan.id, service_type=s.service_type, cadence=s.cadence,
-                contacts_per_period=s.contacts_per_period, mode=s.mode,
-                required_skill=s.required_skill, duration_min=s.duration_min,
-                intensive=s.intensive, start_date=c.case_opened_on,
-                provider_id=providers.get(s.provider_code or ""),
-            ))
+            session.add(
+                PlannedService(
+                    care_plan_id=plan.id,
+                    service_type=s.service_type,
+                    cadence=s.cadence,
+                    contacts_per_period=s.contacts_per_period,
+                    mode=s.mode,
+                    required_skill=s.required_skill,
+                    duration_min=s.duration_min,
+                    intensive=s.intensive,
+                    start_date=c.case_opened_on,
+                    provider_id=providers.get(s.provider_code or ""),
+                )
+            )
 
 
 def _load_devices(session: Session, county: County) -> None:
@@ -431,10 +722,16 @@ def _load_devices(session: Session, county: County) -> None:
     device_types = {code: device_type for code, _n, device_type in VENDORS}
     have = {(v, e) for v, e in session.execute(select(Device.vendor_id, Device.external_id))}
     fresh = [
-        {"vendor_id": vendors[vendor], "external_id": external, "client_id": client_ids[c.code],
-         "device_type": device_types[vendor], "installed_on": c.case_opened_on or LEAVE_FROM,
-         "status": "active"}
-        for c in county.clients for vendor, external in c.devices
+        {
+            "vendor_id": vendors[vendor],
+            "external_id": external,
+            "client_id": client_ids[c.code],
+            "device_type": device_types[vendor],
+            "installed_on": c.case_opened_on or LEAVE_FROM,
+            "status": "active",
+        }
+        for c in county.clients
+        for vendor, external in c.devices
         if (vendors[vendor], external) not in have
     ]
     if fresh:
@@ -445,24 +742,36 @@ def _load_pledges(session: Session) -> None:
     """The county's own integrated-care pledge, with the figures DOMAIN.md gives for Jincheon."""
     if session.scalar(select(PledgeProgram.id).where(PledgeProgram.code == "JC-CARE-2026")):
         return
-    program = PledgeProgram(code="JC-CARE-2026", municipality=COUNTY,
-                            title="의료·돌봄 통합지원으로 살던 곳에서 건강한 노후",
-                            goal="퇴원환자와 돌봄 사각지대 어르신의 지역사회 정착",
-                            department="통합돌봄팀", start_year=2025, end_year=2027)
+    program = PledgeProgram(
+        code="JC-CARE-2026",
+        municipality=COUNTY,
+        title="의료·돌봄 통합지원으로 살던 곳에서 건강한 노후",
+        goal="퇴원환자와 돌봄 사각지대 어르신의 지역사회 정착",
+        department="통합돌봄팀",
+        start_year=2025,
+        end_year=2027,
+    )
     session.add(program)
     session.flush()
-    discharge = PledgeIndicator(program_id=program.id, code="discharge_settled",
-                                name="퇴원환자 지역사회 정착 인원", unit="명",
-                                overall_target=240, formula="6개월 후 재가 유지 인원",
-                                data_source="통합돌봄 사례관리 DB", collection_method="월별 집계",
-                                query_name="pledges/count_settled_discharges")
+    discharge = PledgeIndicator(
+        program_id=program.id,
+        code="discharge_settled",
+        name="퇴원환자 지역사회 정착 인원",
+        unit="명",
+        overall_target=240,
+        formula="6개월 후 재가 유지 인원",
+        data_source="통합돌봄 사례관리 DB",
+        collection_method="월별 집계",
+        query_name="pledges/count_settled_discharges",
+    )
     session.add(discharge)
     session.flush()
     for period, target in (("2025", 70), ("2026", 80), ("2027", 90)):
         session.add(IndicatorTarget(indicator_id=discharge.id, period=period, target=target))
     for source, planned in (("national", 120), ("provincial", 36), ("local", 84)):
-        session.add(Budget(program_id=program.id, funding_source=source, period="2026",
-                           planned=planned))
+        session.add(
+            Budget(program_id=program.id, funding_source=source, period="2026", planned=planned)
+        )
 
 
 def load_county(session: Session, vault: Vault, county: County) -> dict[str, int]:
@@ -477,10 +786,22 @@ def load_county(session: Session, vault: Vault, county: County) -> dict[str, int
     return county_counts(session)
 
 
-COUNTED = (Town, Organisation, Staff, StaffLeave, Client, Case, Need, CarePlan, PlannedService,
-           Device, PledgeProgram)
+COUNTED = (
+    Town,
+    Organisation,
+    Staff,
+    StaffLeave,
+    Client,
+    Case,
+    Need,
+    CarePlan,
+    PlannedService,
+    Device,
+    PledgeProgram,
+)
 
 
 def county_counts(session: Session) -> dict[str, int]:
-    return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0
-            for m in COUNTED}
+    return {
+        m.__tablename__: session.scalar(select(func.count()).select_from(m)) or 0 for m in COUNTED
+    }

@@ -14,16 +14,34 @@ SEXES = ("female", "male")
 NEED_CATEGORIES = ("housing", "health_medical", "care_ltc", "daily_living", "safety_other")
 CASE_STATUSES = ("open", "case_managed", "service_linked", "closed")
 REFERRAL_STATUSES = (
-    "received", "accepted", "rejected", "in-progress", "completed", "cancelled", "on-hold",
+    "received",
+    "accepted",
+    "rejected",
+    "in-progress",
+    "completed",
+    "cancelled",
+    "on-hold",
 )
 CARE_PLAN_STATUSES = ("draft", "approved", "active", "closed")
 SERVICE_TYPES = (
-    "home_doctor", "home_nursing", "discharge_nursing", "rehabilitation", "nutrition",
-    "monitoring", "escort", "first_assessment",
+    "home_doctor",
+    "home_nursing",
+    "discharge_nursing",
+    "rehabilitation",
+    "nutrition",
+    "monitoring",
+    "escort",
+    "first_assessment",
 )
 CADENCES = (
-    "monthly", "twice_monthly", "weekly", "every_other_month", "quarterly",
-    "every_six_months", "package", "once",
+    "monthly",
+    "twice_monthly",
+    "weekly",
+    "every_other_month",
+    "quarterly",
+    "every_six_months",
+    "package",
+    "once",
 )
 CONTACT_MODES = ("visit", "phone")
 VISIT_STATUSES = ("planned", "booked", "done", "missed", "cancelled")
@@ -34,7 +52,10 @@ DECISIONS = ("approve", "open_case", "close_case", "change_plan", "refer_tier2",
 DEVICE_TYPES = ("smart_plug", "emergency_sensor", "ai_call")
 ALERT_STATUSES = ("open", "merged", "resolved", "escalated")
 ESCALATION_STEPS = (
-    "day1_text_message", "day1_door_sticker", "day2_home_visit", "day2_police_report",
+    "day1_text_message",
+    "day1_door_sticker",
+    "day2_home_visit",
+    "day2_police_report",
 )
 FUNDING_SOURCES = ("national", "provincial", "local", "other")  # 국비, 도비/시비, 시·군·구비, 기타
 MATCH_REVIEW_STATUSES = ("pending", "merged", "new_client", "dismissed")

@@ -31,8 +31,11 @@ COUNTY_SUITES = ["county.towns", "county.staff", "county.clients"]
     catchup=False,
     max_active_runs=1,
     tags=["data-quality", "county"],
-    default_args={"owner": "integrated-care-team", "retries": 2,
-                  "retry_delay": dt.timedelta(minutes=2)},
+    default_args={
+        "owner": "integrated-care-team",
+        "retries": 2,
+        "retry_delay": dt.timedelta(minutes=2),
+    },
     doc_md=__doc__,
 )
 def care_data_quality() -> None:
@@ -51,8 +54,12 @@ def care_data_quality() -> None:
             raise AirflowFailException(str(failure)) from None  # data will not fix itself on retry
         finally:
             engine.dispose()
-        return {"suite": suite, "rows": outcome.rows_evaluated, "failed": outcome.rows_failed,
-                "rules": [rule["rule"] for rule in outcome.failed_rules]}
+        return {
+            "suite": suite,
+            "rows": outcome.rows_evaluated,
+            "failed": outcome.rows_failed,
+            "rules": [rule["rule"] for rule in outcome.failed_rules],
+        }
 
     @task
     def report(results: list[dict[str, object]]) -> dict[str, object]:
@@ -61,7 +68,7 @@ def care_data_quality() -> None:
         print(f"county data quality: {len(results)} suites, {rows} rows, {failed} quarantined")
         return {"suites": len(results), "rows": rows, "quarantined": failed}
 
-    report(check_suite.expand(suite=COUNTY_SUITES))
+    report(check_suite.expand(suite=COUNTY_SUITES))  # type: ignore[arg-type]
 
 
-care_data_quality()
+care_data_quality_dag = care_data_quality()

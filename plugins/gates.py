@@ -31,10 +31,21 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
-PERSONAL_COLUMNS = frozenset({
-    "name", "rrn", "resident_registration_number", "phone", "address", "birth_date",
-    "name_enc", "rrn_enc", "phone_enc", "address_enc", "birth_date_enc",
-})
+PERSONAL_COLUMNS = frozenset(
+    {
+        "name",
+        "rrn",
+        "resident_registration_number",
+        "phone",
+        "address",
+        "birth_date",
+        "name_enc",
+        "rrn_enc",
+        "phone_enc",
+        "address_enc",
+        "birth_date_enc",
+    }
+)
 log = logging.getLogger(__name__)
 
 
@@ -49,7 +60,6 @@ class SuiteSpec:
     expectations: tuple[Mapping[str, Any], ...]
     source: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
-
 
 
 def rule_name(expectation_type: str, kwargs: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
@@ -103,9 +113,15 @@ def load_suite_spec(name: str) -> SuiteSpec:
     fraction = meta.get("max_failed_fraction", 0.0)
     if not isinstance(fraction, int | float) or not 0 <= fraction <= 1:
         raise ConfigurationError(where, "'meta.max_failed_fraction' must be between 0 and 1")
-    return SuiteSpec(name=name, stage=meta["stage"], row_key=meta["row_key"],
-                     max_failed_fraction=float(fraction), expectations=tuple(expectations),
-                     source=meta.get("source"), parameters=meta.get("parameters") or {})
+    return SuiteSpec(
+        name=name,
+        stage=meta["stage"],
+        row_key=meta["row_key"],
+        max_failed_fraction=float(fraction),
+        expectations=tuple(expectations),
+        source=meta.get("source"),
+        parameters=meta.get("parameters") or {},
+    )
 
 
 def _import_gx() -> Any:
@@ -140,13 +156,17 @@ def _validate(spec: SuiteSpec, frame: pd.DataFrame) -> Any:
     source = context.data_sources.add_pandas(name=f"gate_{spec.name}")
     asset = source.add_dataframe_asset(name="rows")
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": frame})
-    return batch.validate(build_gx_suite(spec), result_format={
-        "result_format": "COMPLETE",
-        "unexpected_index_column_names": [spec.row_key],
-        "return_unique_unexpected_values": False,
-        "partial_unexpected_count": 0,
-    })
+        batch_parameters={"dataframe": frame}
+    )
+    return batch.validate(
+        build_gx_suite(spec),
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": [spec.row_key],
+            "return_unique_unexpected_values": False,
+            "partial_unexpected_count": 0,
+        },
+    )
 
 
 def _summarise(spec: SuiteSpec, frame: pd.DataFrame, validation: Any) -> GateOutcome:
@@ -159,24 +179,35 @@ def _summarise(spec: SuiteSpec, frame: pd.DataFrame, validation: Any) -> GateOut
         config = result.expectation_config
         rule = rule_name(config.type, config.kwargs, config.meta or {})
         details = result.result or {}
-        keys = [str(item[spec.row_key]) if isinstance(item, dict) else str(item)
-                for item in details.get("unexpected_index_list") or []]
+        keys = [
+            str(item[spec.row_key]) if isinstance(item, dict) else str(item)
+            for item in details.get("unexpected_index_list") or []
+        ]
         raised = bool((result.exception_info or {}).get("raised_exception"))
         if raised or not keys:
             batch_broken = True  # a table-level rule, or the expectation could not run
         for key in keys:
             quarantined.setdefault(key, []).append(rule)
-        failed_rules.append({
-            "rule": rule, "expectation": config.type, "column": config.kwargs.get("column"),
-            "unexpected_count": len(keys), "error": raised,
-        })
+        failed_rules.append(
+            {
+                "rule": rule,
+                "expectation": config.type,
+                "column": config.kwargs.get("column"),
+                "unexpected_count": len(keys),
+                "error": raised,
+            }
+        )
     rows = len(frame)
     failed = len(quarantined)
     too_many = rows > 0 and failed / rows > spec.max_failed_fraction
     return GateOutcome(
-        stage=spec.stage, suite=spec.name, success=not (batch_broken or too_many),
-        rows_evaluated=rows, rows_failed=failed,
-        expectations_evaluated=len(validation.results), failed_rules=failed_rules,
+        stage=spec.stage,
+        suite=spec.name,
+        success=not (batch_broken or too_many),
+        rows_evaluated=rows,
+        rows_failed=failed,
+        expectations_evaluated=len(validation.results),
+        failed_rules=failed_rules,
         quarantined=quarantined,
     )
 
@@ -190,41 +221,68 @@ def _record(engine: Engine, outcome: GateOutcome, run_key: str | None) -> int:
 
     with Session(engine) as session, session.begin():
         result = GateResult(
-            stage=outcome.stage, suite=outcome.suite, run_key=run_key, success=outcome.success,
-            rows_evaluated=outcome.rows_evaluated, rows_failed=outcome.rows_failed,
+            stage=outcome.stage,
+            suite=outcome.suite,
+            run_key=run_key,
+            success=outcome.success,
+            rows_evaluated=outcome.rows_evaluated,
+            rows_failed=outcome.rows_failed,
             expectations_evaluated=outcome.expectations_evaluated,
             failed_expectations=outcome.failed_rules,
         )
         session.add(result)
         session.flush()
-        already = set(session.execute(
-            select(QuarantinedRow.row_key, QuarantinedRow.rule).where(
-                QuarantinedRow.stage == outcome.stage, QuarantinedRow.released_at.is_(None))))
+        already = set(
+            session.execute(
+                select(QuarantinedRow.row_key, QuarantinedRow.rule).where(
+                    QuarantinedRow.stage == outcome.stage, QuarantinedRow.released_at.is_(None)
+                )
+            )
+        )
         for key, rules in outcome.quarantined.items():
             for rule in rules:
                 if (key, rule) not in already:
-                    session.add(QuarantinedRow(gate_result_id=result.id, stage=outcome.stage,
-                                               row_key=key, rule=rule))
+                    session.add(
+                        QuarantinedRow(
+                            gate_result_id=result.id, stage=outcome.stage, row_key=key, rule=rule
+                        )
+                    )
         return result.id
 
 
-def run_gate_on_rows(engine: Engine, suite_name: str, frame: pd.DataFrame, *,
-                     run_key: str | None = None, raise_on_failure: bool = True) -> GateOutcome:
+def run_gate_on_rows(
+    engine: Engine,
+    suite_name: str,
+    frame: pd.DataFrame,
+    *,
+    run_key: str | None = None,
+    raise_on_failure: bool = True,
+) -> GateOutcome:
     """Validate rows, record the result, quarantine failing rows; raise if the batch fails."""
     personal = sorted(PERSONAL_COLUMNS.intersection(frame.columns))
     if personal:
         raise PrivacyError(f"gate {suite_name}: personal columns may not enter a gate: {personal}")
     spec = load_suite_spec(suite_name)
     if spec.row_key not in frame.columns:
-        raise ConfigurationError(f"expectations/{suite_name}.json",
-                                 f"row key column {spec.row_key!r} is not in the rows")
+        raise ConfigurationError(
+            f"expectations/{suite_name}.json", f"row key column {spec.row_key!r} is not in the rows"
+        )
     outcome = _summarise(spec, frame, _validate(spec, frame))
     outcome.gate_result_id = _record(engine, outcome, run_key)
-    log.info("gate %s: %d rows, %d failed, success=%s", suite_name, outcome.rows_evaluated,
-             outcome.rows_failed, outcome.success)
+    log.info(
+        "gate %s: %d rows, %d failed, success=%s",
+        suite_name,
+        outcome.rows_evaluated,
+        outcome.rows_failed,
+        outcome.success,
+    )
     if raise_on_failure and not outcome.success:
-        raise GateFailure(outcome.stage, [r["rule"] for r in outcome.failed_rules],
-                          outcome.rows_evaluated, outcome.rows_failed)
+        raise GateFailure(
+            outcome.stage,
+            [r["rule"] for r in outcome.failed_rules],
+            outcome.rows_evaluated,
+            outcome.rows_failed,
+        )
     return outcome
 
 
@@ -242,9 +300,11 @@ def read_source(engine: Engine, spec: SuiteSpec) -> pd.DataFrame:
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def run_gate_on_table(engine: Engine, suite_name: str, *, run_key: str | None = None,
-                      raise_on_failure: bool = True) -> GateOutcome:
+def run_gate_on_table(
+    engine: Engine, suite_name: str, *, run_key: str | None = None, raise_on_failure: bool = True
+) -> GateOutcome:
     """Validate the rows of the suite's source query (a table or a join) in the care database."""
     frame = read_source(engine, load_suite_spec(suite_name))
-    return run_gate_on_rows(engine, suite_name, frame, run_key=run_key,
-                            raise_on_failure=raise_on_failure)
+    return run_gate_on_rows(
+        engine, suite_name, frame, run_key=run_key, raise_on_failure=raise_on_failure
+    )

@@ -15,22 +15,40 @@ from care_models.privacy import generate_key
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CARE_")}
-    return subprocess.run([sys.executable, "-m", "care_models", *args], env={**clean, **env},
-                          capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "care_models", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+    )
 
 
-@pytest.mark.parametrize(("env", "setting"), [
-    ({"CARE_DATABASE_URL": "not a url"}, "CARE_DATABASE_URL"),
-    ({"CARE_DATABASE_URL": "mysql://root@127.0.0.1/test"}, "CARE_DATABASE_URL"),
-    ({"CARE_DATABASE_URL": "postgresql://care:secret@127.0.0.1:1/care"}, "CARE_DATABASE_URL"),
-    ({"CARE_DATABASE_URL": "sqlite:////nonexistent-dir/care.db"}, "CARE_DATABASE_URL"),
-    ({"CARE_MODE": "production"}, "CARE_ENCRYPTION_KEYS"),
-    ({"CARE_MODE": "production", "CARE_ENCRYPTION_KEYS": generate_key()}, "CARE_MATCH_KEY"),
-    ({"CARE_COLOUR": "blue"}, "CARE_COLOUR"),
-], ids=["malformed-url", "unsupported-backend", "unreachable-server", "missing-dir",
-        "production-without-key", "production-without-match-key", "unknown-setting"])
+@pytest.mark.parametrize(
+    ("env", "setting"),
+    [
+        ({"CARE_DATABASE_URL": "not a url"}, "CARE_DATABASE_URL"),
+        ({"CARE_DATABASE_URL": "mysql://root@127.0.0.1/test"}, "CARE_DATABASE_URL"),
+        ({"CARE_DATABASE_URL": "postgresql://care:secret@127.0.0.1:1/care"}, "CARE_DATABASE_URL"),
+        ({"CARE_DATABASE_URL": "sqlite:////nonexistent-dir/care.db"}, "CARE_DATABASE_URL"),
+        ({"CARE_MODE": "production"}, "CARE_ENCRYPTION_KEYS"),
+        ({"CARE_MODE": "production", "CARE_ENCRYPTION_KEYS": generate_key()}, "CARE_MATCH_KEY"),
+        ({"CARE_COLOUR": "blue"}, "CARE_COLOUR"),
+    ],
+    ids=[
+        "malformed-url",
+        "unsupported-backend",
+        "unreachable-server",
+        "missing-dir",
+        "production-without-key",
+        "production-without-match-key",
+        "unknown-setting",
+    ],
+)
 def test_bad_configuration_is_one_line_and_writes_nothing(
-        env: dict[str, str], setting: str, isolated_var_dir: Path) -> None:
+    env: dict[str, str], setting: str, isolated_var_dir: Path
+) -> None:
     # seed needs every setting (database, keys); it must check them all before writing.
     result = _run(["seed"], {"CARE_VAR_DIR": str(isolated_var_dir), **env})
     assert result.returncode == 2
@@ -41,8 +59,13 @@ def test_bad_configuration_is_one_line_and_writes_nothing(
 
 
 def test_migrate_with_a_wrong_url_names_the_setting(isolated_var_dir: Path) -> None:
-    result = _run(["migrate"], {"CARE_VAR_DIR": str(isolated_var_dir),
-                                "CARE_DATABASE_URL": "sqlite:////nonexistent-dir/care.db"})
+    result = _run(
+        ["migrate"],
+        {
+            "CARE_VAR_DIR": str(isolated_var_dir),
+            "CARE_DATABASE_URL": "sqlite:////nonexistent-dir/care.db",
+        },
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("error: CARE_DATABASE_URL: SQLite directory does not exist")
 

@@ -29,8 +29,14 @@ def test_raw_database_holds_no_personal_value_in_clear(county_engine: Engine) ->
     secrets = set()
     for client in county.clients[:60]:
         p = client.person
-        secrets |= {p.name, p.address, p.phone or "", p.rrn or "",
-                    (p.rrn or "").replace("-", ""), p.birth_date.isoformat()}
+        secrets |= {
+            p.name,
+            p.address,
+            p.phone or "",
+            p.rrn or "",
+            (p.rrn or "").replace("-", ""),
+            p.birth_date.isoformat(),
+        }
     secrets.discard("")
     with county_engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM clients")).all()
@@ -43,21 +49,26 @@ def test_reveal_decrypts_and_writes_one_audit_row(county_engine: Engine, vault: 
     expected = synthetic.build_county().clients[0]
     with Session(county_engine) as session, session.begin():
         client = session.scalars(select(Client).where(Client.code == expected.code)).one()
-        values = reveal(session, vault, client, ["name", "phone"], actor="S0001",
-                        purpose="home visit day sheet")
+        values = reveal(
+            session, vault, client, ["name", "phone"], actor="S0001", purpose="home visit day sheet"
+        )
     assert values == {"name": expected.person.name, "phone": expected.person.phone}
     with Session(county_engine) as session:
         audit = session.scalars(select(AuditLog)).all()
-    assert [(a.actor, a.action, a.entity_id, a.fields) for a in audit] == \
-        [("S0001", "read", expected.code, ["name", "phone"])]
+    assert [(a.actor, a.action, a.entity_id, a.fields) for a in audit] == [
+        ("S0001", "read", expected.code, ["name", "phone"])
+    ]
     assert expected.person.name not in str(audit[0].purpose)
 
 
 def test_rrn_hash_is_unique_per_person(county_engine: Engine) -> None:
     with Session(county_engine) as session:
         existing = session.scalars(select(Client).limit(1)).one()
-        row = {c.name: getattr(existing, c.name) for c in Client.__table__.columns
-               if c.name not in ("id", "created_at", "updated_at")}
+        row = {
+            c.name: getattr(existing, c.name)
+            for c in Client.__table__.columns
+            if c.name not in ("id", "created_at", "updated_at")
+        }
         row["code"] = "C9999999"
         with pytest.raises(IntegrityError):
             session.execute(insert(Client), [row])

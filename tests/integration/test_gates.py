@@ -25,7 +25,8 @@ def test_each_suite_loads_exactly_the_expectations_it_lists(path: Path) -> None:
 
 
 def test_a_misspelt_expectation_is_refused_not_dropped(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     document = json.loads(gates.suite_path("county.towns").read_text(encoding="utf-8"))
     document["expectations"][1]["type"] = "expect_column_values_to_be_uniqe"
     (tmp_path / "county.towns.json").write_text(json.dumps(document), encoding="utf-8")
@@ -46,25 +47,29 @@ def test_the_synthetic_county_passes_every_county_gate(county_engine: Engine) ->
 
 def _break_clients(engine: Engine, codes: list[str]) -> None:
     with Session(engine) as session, session.begin():
-        session.execute(update(Client).where(Client.code.in_(codes))
-                        .values(latitude=None, longitude=None))
+        session.execute(
+            update(Client).where(Client.code.in_(codes)).values(latitude=None, longitude=None)
+        )
 
 
 def test_bad_rows_are_quarantined_with_their_rule(county_engine: Engine) -> None:
     _break_clients(county_engine, ["C0000003", "C0000007"])
     outcome = gates.run_gate_on_table(county_engine, "county.clients")
     assert outcome.success  # 2 of 450 is within the suite's tolerance
-    assert outcome.quarantined == {"C0000003": ["every client has home coordinates"],
-                                   "C0000007": ["every client has home coordinates"]}
+    assert outcome.quarantined == {
+        "C0000003": ["every client has home coordinates"],
+        "C0000007": ["every client has home coordinates"],
+    }
     gates.run_gate_on_table(county_engine, "county.clients")  # again: no duplicate quarantine
     with Session(county_engine) as session:
         rows = session.execute(select(QuarantinedRow.row_key, QuarantinedRow.rule)).all()
-    assert sorted(rows) == [("C0000003", "every client has home coordinates"),
-                            ("C0000007", "every client has home coordinates")]
+    assert sorted(rows) == [
+        ("C0000003", "every client has home coordinates"),
+        ("C0000007", "every client has home coordinates"),
+    ]
 
 
-def test_a_failing_batch_raises_one_clear_error_and_keeps_its_record(
-        county_engine: Engine) -> None:
+def test_a_failing_batch_raises_one_clear_error_and_keeps_its_record(county_engine: Engine) -> None:
     with Session(county_engine) as session:
         codes = list(session.scalars(select(Client.code).limit(60)))
     _break_clients(county_engine, codes)
@@ -85,8 +90,7 @@ def test_staff_without_skills_or_hours_are_caught(county_engine: Engine) -> None
     assert outcome.quarantined == {"S0002": ["staff have at least one known skill"]}
     frame = gates.read_source(county_engine, gates.load_suite_spec("county.staff"))
     frame.loc[frame.code == "S0003", "work_end"] = None
-    outcome = gates.run_gate_on_rows(county_engine, "county.staff", frame,
-                                     raise_on_failure=False)
+    outcome = gates.run_gate_on_rows(county_engine, "county.staff", frame, raise_on_failure=False)
     assert "staff have working hours (end)" in outcome.quarantined["S0003"]
 
 
@@ -109,4 +113,9 @@ def test_gate_results_hold_counts_and_rules_never_values(county_engine: Engine) 
     with Session(county_engine) as session:
         result = session.scalars(select(GateResult)).one()
     assert set(result.failed_expectations[0]) == {
-        "rule", "expectation", "column", "unexpected_count", "error"}
+        "rule",
+        "expectation",
+        "column",
+        "unexpected_count",
+        "error",
+    }

@@ -38,12 +38,15 @@ def test_production_refuses_to_start_without_each_key(missing: str) -> None:
     assert caught.value.setting == missing
 
 
-@pytest.mark.parametrize(("name", "value", "rule"), [
-    ("CARE_MODE", "staging", "must be one of"),
-    ("CARE_SYNTHETIC_CLIENTS", "many", "whole number"),
-    ("CARE_SYNTHETIC_CLIENTS", "0", "at least 1"),
-    ("CARE_SQLITE_BUSY_TIMEOUT_MS", "-5", "at least 0"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "rule"),
+    [
+        ("CARE_MODE", "staging", "must be one of"),
+        ("CARE_SYNTHETIC_CLIENTS", "many", "whole number"),
+        ("CARE_SYNTHETIC_CLIENTS", "0", "at least 1"),
+        ("CARE_SQLITE_BUSY_TIMEOUT_MS", "-5", "at least 0"),
+    ],
+)
 def test_malformed_values_name_the_setting_and_rule(name: str, value: str, rule: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         load_settings({name: value})

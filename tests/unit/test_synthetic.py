@@ -11,15 +11,19 @@ HANGUL_NAME = re.compile(r"^[가-힣]{2,4}$")
 
 
 def _fingerprint(county: synthetic.County) -> list[tuple[object, ...]]:
-    return [(c.code, c.person.name, c.person.rrn, c.latitude, c.risk_tier, len(c.services))
-            for c in county.clients]
+    return [
+        (c.code, c.person.name, c.person.rrn, c.latitude, c.risk_tier, len(c.services))
+        for c in county.clients
+    ]
 
 
 def test_same_seed_gives_the_same_county_and_another_seed_does_not() -> None:
-    assert _fingerprint(synthetic.build_county(seed=7)) == \
-        _fingerprint(synthetic.build_county(seed=7))
-    assert _fingerprint(synthetic.build_county(seed=7)) != \
-        _fingerprint(synthetic.build_county(seed=8))
+    assert _fingerprint(synthetic.build_county(seed=7)) == _fingerprint(
+        synthetic.build_county(seed=7)
+    )
+    assert _fingerprint(synthetic.build_county(seed=7)) != _fingerprint(
+        synthetic.build_county(seed=8)
+    )
 
 
 def test_default_county_has_the_shape_of_a_rural_county() -> None:

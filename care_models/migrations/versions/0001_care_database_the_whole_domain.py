@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -920,7 +919,6 @@ def upgrade() -> None:
     )
 
 
-
 def downgrade() -> None:
 
     op.drop_table("escalation_steps")
@@ -964,4 +962,3 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_log_entity")
 
     op.drop_table("audit_log")
-

@@ -1,0 +1,94 @@
+"""Real Airflow runs (`airflow dags test`) of each workflow against a real care database."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from care_models import migrations, synthetic
+from care_models.db import make_engine
+from care_models.privacy import Vault
+from care_models.schema import Client, GateResult
+from tests.conftest import TEST_KEYS
+from tests.dags.test_dag_integrity import airflow_env
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(scope="module")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A migrated Airflow metadata database and a care database with the county."""
+    home = tmp_path_factory.mktemp("airflow")
+    care_url = f"sqlite:///{home / 'care.db'}"
+    engine = make_engine(care_url)
+    migrations.upgrade(engine)
+    vault = Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
+    with Session(engine) as session, session.begin():
+        synthetic.load_county(session, vault, synthetic.build_county())
+    engine.dispose()
+    result = subprocess.run(
+        [AIRFLOW, "db", "migrate"],
+        env=_env(home, care_url),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    yield home, care_url
+
+
+def _env(home: Path, care_url: str) -> dict[str, str]:
+    return {
+        **airflow_env(home),
+        **TEST_KEYS,
+        "CARE_DATABASE_URL": care_url,
+        "CARE_VAR_DIR": str(home / "var"),
+    }
+
+
+def _dags_test(home: Path, care_url: str, dag_id: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AIRFLOW, "dags", "test", dag_id],
+        env=_env(home, care_url),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_care_data_quality_passes_on_the_synthetic_county(airflow_home: tuple[Path, str]) -> None:
+    home, care_url = airflow_home
+    result = _dags_test(home, care_url, "care_data_quality")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "state=success" in output
+    assert "county data quality: 3 suites, 469 rows, 0 quarantined" in output
+    engine = make_engine(care_url)
+    with Session(engine) as session:
+        suites = sorted(session.scalars(select(GateResult.suite)))
+    engine.dispose()
+    assert suites == ["county.clients", "county.staff", "county.towns"]
+
+
+def test_care_data_quality_fails_the_run_when_the_client_batch_is_bad(
+    airflow_home: tuple[Path, str],
+) -> None:
+    home, care_url = airflow_home
+    engine = make_engine(care_url)
+    with Session(engine) as session, session.begin():
+        codes = list(session.scalars(select(Client.code).limit(100)))
+        session.execute(update(Client).where(Client.code.in_(codes)).values(latitude=None))
+    engine.dispose()
+    result = _dags_test(home, care_url, "care_data_quality")
+    output = result.stdout + result.stderr
+    assert "state=failed" in output
+    assert "quality gate 'county' failed: 100 of 450 rows broke rules" in output
+    assert "every client has home coordinates" in output
+    for client in synthetic.build_county().clients[:100]:
+        assert client.person.name not in output
