@@ -100,6 +100,8 @@ class Settings:
     sqlite_busy_timeout_ms: int
     synthetic_clients: int
     synthetic_seed: int
+    api_max_body_bytes: int = 1048576
+    api_rate_per_minute: int = 600
 
     @property
     def production(self) -> bool:
@@ -160,4 +162,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sqlite_busy_timeout_ms=_int_setting(env, "CARE_SQLITE_BUSY_TIMEOUT_MS", 10000, 0),
         synthetic_clients=_int_setting(env, "CARE_SYNTHETIC_CLIENTS", 450, 1),
         synthetic_seed=_int_setting(env, "CARE_SYNTHETIC_SEED", 20260301, 0),
+        api_max_body_bytes=_int_setting(env, "CARE_API_MAX_BODY_BYTES", 1048576, 1024),
+        api_rate_per_minute=_int_setting(env, "CARE_API_RATE_PER_MINUTE", 600, 1),
     )

@@ -167,6 +167,9 @@ class Vault:
             "nbp", normalise_name(name), birth_date.isoformat(), normalise_phone(phone)
         )
 
+    def name_birth_hash(self, name: str, birth_date: dt.date) -> str:
+        return self._hmac("nb", normalise_name(name), birth_date.isoformat())
+
     def token_hash(self, token: str) -> str:
         """Hash of an API or feed token: tokens are stored only as this."""
         return self._hmac("token", token)
@@ -286,4 +289,5 @@ def encrypted_client_columns(vault: Vault, person: PersonalFields) -> Mapping[st
             if person.phone
             else None
         ),
+        "name_birth_hash": vault.name_birth_hash(person.name, person.birth_date),
     }

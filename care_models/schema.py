@@ -182,6 +182,8 @@ class Client(Base):
     address_enc: Mapped[str] = mapped_column(Text)
     rrn_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     name_birth_phone_hash: Mapped[str | None] = mapped_column(String(64))
+    # Same name and birth date but another phone: a possible match, for a person to review.
+    name_birth_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     birth_year: Mapped[int]
     sex: Mapped[str] = mapped_column(String(10))
     town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))

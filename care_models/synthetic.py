@@ -14,6 +14,7 @@ it, skipping rows whose natural key already exists, so loading twice adds nothin
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import random
 from collections import Counter
@@ -534,7 +535,13 @@ def _ids(session: Session, model: type[Base], key: str = "code") -> dict[str, in
     return {k: i for k, i in session.execute(select(table.c[key], table.c.id))}
 
 
-def _load_places_and_organisations(session: Session) -> None:
+def hospital_token(code: str, seed: int = 20260301) -> str:
+    """The synthetic hospital's API token (demo and tests only; stored only as a hash)."""
+    digest = hashlib.sha256(f"{seed}:{code}".encode()).hexdigest()[:32]
+    return f"demo-{code.lower()}-{digest}"
+
+
+def _load_places_and_organisations(session: Session, vault: Vault, seed: int) -> None:
     _insert_missing(
         session,
         Town,
@@ -565,6 +572,7 @@ def _load_places_and_organisations(session: Session) -> None:
                 "longitude": lon,
                 "identifier_system": f"urn:care:hospital:{code.lower()}:referral",
                 "services": [],
+                "api_token_hash": vault.token_hash(hospital_token(code, seed)),
             }
         )
     for code, name, services in PROVIDERS:
@@ -776,7 +784,7 @@ def _load_pledges(session: Session) -> None:
 
 def load_county(session: Session, vault: Vault, county: County) -> dict[str, int]:
     """Write the county; rows whose natural key exists are skipped. Returns row counts."""
-    _load_places_and_organisations(session)
+    _load_places_and_organisations(session, vault, county.seed)
     _load_staff(session, county)
     _load_clients(session, vault, county)
     _load_cases_and_plans(session, county)
