@@ -19,7 +19,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := False
 
 # Every DAG, in dependency order (a test checks that each DAG in dags/ is listed once).
-DAGS_IN_ORDER := care_data_quality
+DAGS_IN_ORDER := care_data_quality referral_intake
 
 .PHONY: install demo test test-sqlite lint ui bench clean
 

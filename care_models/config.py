@@ -76,6 +76,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Seed of the synthetic county: the same seed gives the same county.",
     ),
     Setting(
+        "CARE_API_MAX_BODY_BYTES",
+        "1048576",
+        "Largest request body the care API accepts (a referral Bundle is a few kB).",
+    ),
+    Setting(
+        "CARE_API_RATE_PER_MINUTE",
+        "600",
+        "Requests per minute each hospital may make to the care API (token bucket).",
+    ),
+    Setting(
         "CARE_TEST_POSTGRES_URL",
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "Tests only: the PostgreSQL server the suite also runs on.",

@@ -241,6 +241,37 @@ def decode_json(body: bytes) -> dict[str, Any]:
     return document
 
 
+def _fhirpath(loc: Sequence[Any]) -> str:
+    path = "Bundle"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _model_issue(document: dict[str, Any], error: Mapping[str, Any]) -> Issue:
+    """A pydantic error as an Issue: the element's FHIRPath and a readable rule."""
+    loc = list(error["loc"])
+    resource_type = "Bundle"
+    if len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int):
+        entries = document.get("entry") or []
+        if loc[1] < len(entries):
+            resource_type = ((entries[loc[1]] or {}).get("resource") or {}).get(
+                "resourceType", "resource"
+            )
+    element = (
+        ".".join(str(p) for p in loc[3:] if not isinstance(p, int))
+        if len(loc) > 3
+        else ".".join(str(p) for p in loc)
+    )
+    if error.get("type") == "missing":
+        rule = f"{resource_type}.{element} is required"
+    else:
+        rule = f"{resource_type}.{element}: {error['msg']}"
+    return Issue(
+        "required" if error.get("type") == "missing" else "structure", _fhirpath(loc), rule
+    )
+
+
 def _validate_models(document: dict[str, Any]) -> None:
     """Structural validation with the fhir.resources R4B models."""
     from fhir.resources.R4B.bundle import Bundle
@@ -249,10 +280,7 @@ def _validate_models(document: dict[str, Any]) -> None:
     try:
         Bundle.model_validate(document)
     except PydanticError as exc:
-        issues = [
-            Issue("structure", "Bundle." + ".".join(str(p) for p in error["loc"]), error["msg"])
-            for error in exc.errors()[:20]
-        ]
+        issues = [_model_issue(document, error) for error in exc.errors()[:20]]
         raise BundleRejected(issues or [Issue("structure", "Bundle", str(exc))], 422) from None
 
 

@@ -284,7 +284,7 @@ def referral_specs(
         admission = today - dt.timedelta(days=rng.randint(5, 40))
         discharged = rng.random() < 0.5
         discharge = (
-            today - dt.timedelta(days=rng.randint(0, 4))
+            today - dt.timedelta(days=rng.choice((0, 0, 1, 1, 2, 5)))
             if discharged
             else today + dt.timedelta(days=rng.randint(1, 10))
         )

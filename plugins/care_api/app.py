@@ -9,7 +9,9 @@ Nothing connects to a database until the first request.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -35,6 +37,7 @@ from care_models.schema import Organisation, Referral
 from care_models.workdays import seoul_today
 
 FHIR_JSON = "application/fhir+json"
+log = logging.getLogger(__name__)
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 
 
@@ -62,6 +65,8 @@ class CareState:
     limiter: RateLimiter = field(init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _factory: sessionmaker[Session] | None = None
+    # Wakes the intake workflow (inside Airflow: an asset event); None when run alone.
+    on_referral_received: Callable[[int], None] | None = None
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.api_rate_per_minute)
@@ -170,7 +175,11 @@ Hospital = Annotated[Organisation, Depends(authenticated_hospital)]
 
 
 def create_app(
-    *, settings: Settings | None = None, engine: Engine | None = None, vault: Vault | None = None
+    *,
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    vault: Vault | None = None,
+    on_referral_received: Callable[[int], None] | None = None,
 ) -> FastAPI:
     """Build the care API. Without arguments it uses the environment's configuration."""
     app = FastAPI(
@@ -178,7 +187,12 @@ def create_app(
         version="1.0",
         description="FHIR R4 discharge referrals for partner hospitals.",
     )
-    app.state.care = CareState(settings or load_settings(), engine=engine, vault=vault)
+    app.state.care = CareState(
+        settings or load_settings(),
+        engine=engine,
+        vault=vault,
+        on_referral_received=on_referral_received,
+    )
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -281,6 +295,11 @@ def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str)
         record_rejection(factory, hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)
     referral = submission.referral
+    if submission.created and care.on_referral_received is not None:
+        try:
+            care.on_referral_received(referral.id)
+        except Exception:  # the 15-minute schedule picks the referral up anyway
+            log.exception("could not signal the intake workflow for Task %s", referral.id)
     headers = {
         "Location": f"{base_url}fhir/Task/{referral.id}/_history/{referral.task_version}",
         "ETag": f'W/"{referral.task_version}"',
