@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from airflow.plugins_manager import AirflowPlugin
+
 from care_api.app import create_app
 
 REFERRALS_RECEIVED_URI = "care://referrals/received"

@@ -36,7 +36,8 @@ def _post(api: TestClient, body: bytes, hospital: str, **extra: str) -> httpx.Re
 
 @pytest.mark.parametrize("shape", sr.SHAPES)
 def test_each_hospital_shape_is_accepted_as_a_received_task(
-        api: TestClient, county_engine: Engine, shape: str) -> None:
+    api: TestClient, county_engine: Engine, shape: str
+) -> None:
     spec = next(s for s in specs(16) if sr.hospital_shape(s.hospital_code) == shape)
     response = _post(api, bundle_bytes(spec), spec.hospital_code)
     assert response.status_code == 201, response.text
@@ -48,15 +49,18 @@ def test_each_hospital_shape_is_accepted_as_a_received_task(
     assert row_counts(county_engine, ("referrals",)) == {"referrals": 1}
 
 
-def test_resubmission_returns_the_existing_task_with_200(api: TestClient,
-                                                          county_engine: Engine) -> None:
+def test_resubmission_returns_the_existing_task_with_200(
+    api: TestClient, county_engine: Engine
+) -> None:
     spec = specs(1)[0]
     first = _post(api, bundle_bytes(spec), spec.hospital_code)
     again = _post(api, bundle_bytes(spec), spec.hospital_code)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
     assert row_counts(county_engine, ("referrals", "referral_status_events")) == {
-        "referrals": 1, "referral_status_events": 1}
+        "referrals": 1,
+        "referral_status_events": 1,
+    }
 
 
 def test_if_none_exist_names_an_existing_referral(api: TestClient, county_engine: Engine) -> None:
@@ -65,10 +69,12 @@ def test_if_none_exist_names_an_existing_referral(api: TestClient, county_engine
     created = _post(api, bundle_bytes(first), first.hospital_code).json()
 
     def point_at_first(bundle: dict[str, Any]) -> None:
-        entry = next(e for e in bundle["entry"]
-                     if e["resource"]["resourceType"] == "ServiceRequest")
+        entry = next(
+            e for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+        )
         entry["request"]["ifNoneExist"] = (
-            f"identifier={sr.identifier_system(first.hospital_code)}|{first.number}")
+            f"identifier={sr.identifier_system(first.hospital_code)}|{first.number}"
+        )
 
     response = _post(api, bundle_bytes(second, point_at_first), second.hospital_code)
     assert response.status_code == 200 and response.json()["id"] == created["id"]
@@ -108,21 +114,32 @@ def _bogus_bundle_type(bundle: dict[str, Any]) -> None:
     bundle["type"] = "bogus"
 
 
-@pytest.mark.parametrize(("mutate", "status", "expression", "rule"), [
-    (_wrong_resource_type, 400, "Bundle.resourceType", "must be 'Bundle'"),
-    (_bogus_bundle_type, 422, "Bundle.type", "not a valid code"),
-    (_drop_subject, 422, "subject", "ServiceRequest.subject is required"),
-    (_bogus_status, 422, "status", "'bogus' is not a valid code"),
-    (_bogus_gender, 422, "gender", "'M' is not a valid code"),
-    (_discharge_far_ahead, 422, "period.end", "at most 30 days ahead"),
-    (_discharge_before_admission, 422, "period.end", "not be before admission"),
-    (_other_hospitals_identifier, 422, "identifier.system", "submitting hospital"),
-], ids=["wrong-resource-type", "bogus-bundle-type", "missing-subject", "bogus-status",
-        "bogus-gender", "discharge-too-far-ahead", "discharge-before-admission",
-        "foreign-identifier-system"])
+@pytest.mark.parametrize(
+    ("mutate", "status", "expression", "rule"),
+    [
+        (_wrong_resource_type, 400, "Bundle.resourceType", "must be 'Bundle'"),
+        (_bogus_bundle_type, 422, "Bundle.type", "not a valid code"),
+        (_drop_subject, 422, "subject", "ServiceRequest.subject is required"),
+        (_bogus_status, 422, "status", "'bogus' is not a valid code"),
+        (_bogus_gender, 422, "gender", "'M' is not a valid code"),
+        (_discharge_far_ahead, 422, "period.end", "at most 30 days ahead"),
+        (_discharge_before_admission, 422, "period.end", "not be before admission"),
+        (_other_hospitals_identifier, 422, "identifier.system", "submitting hospital"),
+    ],
+    ids=[
+        "wrong-resource-type",
+        "bogus-bundle-type",
+        "missing-subject",
+        "bogus-status",
+        "bogus-gender",
+        "discharge-too-far-ahead",
+        "discharge-before-admission",
+        "foreign-identifier-system",
+    ],
+)
 def test_invalid_bundles_get_an_operation_outcome_and_write_nothing(
-        api: TestClient, county_engine: Engine, mutate: Any, status: int, expression: str,
-        rule: str) -> None:
+    api: TestClient, county_engine: Engine, mutate: Any, status: int, expression: str, rule: str
+) -> None:
     spec = specs(1)[0]
     before = row_counts(county_engine, WRITTEN)
     response = _post(api, bundle_bytes(spec, mutate), spec.hospital_code)
@@ -138,17 +155,20 @@ def test_invalid_bundles_get_an_operation_outcome_and_write_nothing(
     assert spec.person.name not in json.dumps(audits[0].fields) + str(audits[0].purpose)
 
 
-def test_malformed_json_is_a_400_with_nothing_written(api: TestClient,
-                                                    county_engine: Engine) -> None:
+def test_malformed_json_is_a_400_with_nothing_written(
+    api: TestClient, county_engine: Engine
+) -> None:
     response = _post(api, b'{"resourceType": "Bundle", ', "H-JC-GEN")
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["issue"][0]["diagnostics"]
     assert row_counts(county_engine, WRITTEN) == row_counts(county_engine, WRITTEN) | {
-        "referrals": 0}
+        "referrals": 0
+    }
 
 
-def test_an_oversize_bundle_is_refused_before_it_is_read(api: TestClient,
-                                                        county_engine: Engine) -> None:
+def test_an_oversize_bundle_is_refused_before_it_is_read(
+    api: TestClient, county_engine: Engine
+) -> None:
     spec = specs(1)[0]
 
     def pad(bundle: dict[str, Any]) -> None:
@@ -161,8 +181,9 @@ def test_an_oversize_bundle_is_refused_before_it_is_read(api: TestClient,
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-token", "Basic abc"])
-def test_a_missing_or_wrong_token_is_401(api: TestClient, county_engine: Engine,
-                                         authorization: str | None) -> None:
+def test_a_missing_or_wrong_token_is_401(
+    api: TestClient, county_engine: Engine, authorization: str | None
+) -> None:
     spec = specs(1)[0]
     request_headers = {"Content-Type": "application/fhir+json"}
     if authorization:
@@ -193,36 +214,45 @@ def test_task_search_by_identifier_and_last_updated(api: TestClient) -> None:
     first, second = specs(9)[0], specs(9)[8]
     created = _post(api, bundle_bytes(first), first.hospital_code).json()
     _post(api, bundle_bytes(second), second.hospital_code)
-    found = api.get(f"/fhir/Task?identifier={sr.identifier_system(first.hospital_code)}|"
-                    f"{first.number}", headers=headers(first.hospital_code)).json()
+    found = api.get(
+        f"/fhir/Task?identifier={sr.identifier_system(first.hospital_code)}|{first.number}",
+        headers=headers(first.hospital_code),
+    ).json()
     assert [e["resource"]["id"] for e in found["entry"]] == [created["id"]]
-    later = api.get("/fhir/Task?_lastUpdated=gt2099-01-01T00:00:00Z",
-                    headers=headers(first.hospital_code)).json()
+    later = api.get(
+        "/fhir/Task?_lastUpdated=gt2099-01-01T00:00:00Z", headers=headers(first.hospital_code)
+    ).json()
     assert later["total"] == 0
-    earlier = api.get("/fhir/Task?_lastUpdated=gt2000-01-01",
-                      headers=headers(first.hospital_code)).json()
+    earlier = api.get(
+        "/fhir/Task?_lastUpdated=gt2000-01-01", headers=headers(first.hospital_code)
+    ).json()
     assert earlier["total"] == 2
 
 
 def test_rate_limit_per_hospital(county_engine: Engine, vault: Vault) -> None:
     settings = load_settings({"CARE_API_RATE_PER_MINUTE": "3"})
     with TestClient(create_app(settings=settings, engine=county_engine, vault=vault)) as api:
-        codes = [api.get("/fhir/Task", headers=headers("H-JC-GEN")).status_code
-                 for _ in range(4)]
+        codes = [api.get("/fhir/Task", headers=headers("H-JC-GEN")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         assert api.get("/fhir/Task", headers=headers("H-DS-MED")).status_code == 200
 
 
 def test_fifty_concurrent_identical_submissions_create_one_referral(
-        county_engine: Engine, vault: Vault) -> None:
+    county_engine: Engine, vault: Vault
+) -> None:
     spec = specs(1)[0]
     body = bundle_bytes(spec)
-    app = create_app(settings=load_settings({"CARE_API_RATE_PER_MINUTE": "6000"}),
-                     engine=county_engine, vault=vault)
+    app = create_app(
+        settings=load_settings({"CARE_API_RATE_PER_MINUTE": "6000"}),
+        engine=county_engine,
+        vault=vault,
+    )
     with serve(app) as base, httpx.Client(base_url=base, timeout=60) as client:
+
         def submit(_: int) -> tuple[int, str]:
-            response = client.post("/fhir/Bundle", content=body,
-                                   headers=headers(spec.hospital_code))
+            response = client.post(
+                "/fhir/Bundle", content=body, headers=headers(spec.hospital_code)
+            )
             return response.status_code, response.json()["id"]
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
@@ -235,8 +265,9 @@ def test_fifty_concurrent_identical_submissions_create_one_referral(
         assert len(session.scalars(select(ReferralStatusEvent)).all()) == 1
 
 
-def test_the_raw_bundle_is_kept_exactly_but_encrypted(api: TestClient, county_engine: Engine,
-                                                     vault: Vault) -> None:
+def test_the_raw_bundle_is_kept_exactly_but_encrypted(
+    api: TestClient, county_engine: Engine, vault: Vault
+) -> None:
     spec = specs(1)[0]
     body = bundle_bytes(spec)
     _post(api, body, spec.hospital_code)

@@ -1,0 +1,232 @@
+"""The demo: the county's 8 hospitals refer patients, then every workflow runs once.
+
+    python -m care_sim.demo DAG_ID [DAG_ID ...]     (what `make demo` runs)
+
+- starts the care API (uvicorn on 127.0.0.1) and a FHIR server simulator for the
+  pull hospital (H-CJ-UNI, with its Airflow Connection passed to the DAG runs);
+- the other 7 hospitals POST about 58 referral Bundles over HTTP: new referrals,
+  resubmissions (duplicates) and invalid Bundles; 2 more wait on the FHIR server;
+- runs each DAG with ``airflow dags test`` in the order given (logs in var/logs/);
+- prints what came of the referrals (through the API, as a hospital sees them),
+  the first visits booked, and writes non-personal CSVs under CARE_OUTPUT_DIR.
+
+Running it again submits the same referral numbers: all are duplicates, nothing new.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from care_api.app import create_app
+from care_models import synthetic
+from care_models import synthetic_referrals as sr
+from care_models.config import Settings, load_settings
+from care_models.db import engine_from_settings
+from care_models.schema import Referral, Staff, Town, Visit
+from care_models.workdays import seoul_today
+from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
+from care_sim.serving import serve_app
+
+PULL_HOSPITAL = "H-CJ-UNI"
+NEW_REFERRALS = 46
+RESUBMISSIONS = 6
+PULLED = 2
+
+
+@dataclass
+class Submitted:
+    statuses: Counter[int] = field(default_factory=Counter)
+    invalid: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def _resource(bundle: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind)
+
+
+def _invalid_bundles(spec: sr.ReferralSpec) -> list[tuple[str, bytes]]:
+    """Six Bundles a hospital system might really send wrong."""
+
+    def broken(label: str, change: Callable[[dict[str, Any]], None]) -> tuple[str, bytes]:
+        bundle = sr.build_bundle(spec)
+        change(bundle)
+        return label, json.dumps(bundle, ensure_ascii=False).encode()
+
+    return [
+        ("malformed JSON", b'{"resourceType": "Bundle", "type": "transaction", "entry": ['),
+        broken("wrong resourceType", lambda b: b.update(resourceType="Parameters")),
+        broken("missing subject", lambda b: _resource(b, "ServiceRequest").pop("subject")),
+        broken("bogus status", lambda b: _resource(b, "Encounter").update(status="discharged")),
+        broken(
+            "discharge 60 days ahead",
+            lambda b: _resource(b, "Encounter")["period"].update(end="2099-12-31"),
+        ),
+        broken(
+            "another hospital's identifier",
+            lambda b: _resource(b, "ServiceRequest")["identifier"][0].update(
+                system="urn:care:hospital:elsewhere:referral"
+            ),
+        ),
+    ]
+
+
+def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
+    today = seoul_today()
+    specs = [
+        s
+        for s in sr.referral_specs(county, NEW_REFERRALS + 8, today=today, seed=20261)
+        if s.hospital_code != PULL_HOSPITAL
+    ][:NEW_REFERRALS]
+    submitted = Submitted()
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+
+        def post(spec_code: str, body: bytes) -> httpx.Response:
+            response = client.post(
+                "/fhir/Bundle",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {synthetic.hospital_token(spec_code)}",
+                    "Content-Type": "application/fhir+json",
+                },
+            )
+            submitted.statuses[response.status_code] += 1
+            return response
+
+        for spec in specs:
+            post(spec.hospital_code, json.dumps(sr.build_bundle(spec), ensure_ascii=False).encode())
+        for spec in specs[:RESUBMISSIONS]:  # a hospital system retrying after a timeout
+            post(spec.hospital_code, json.dumps(sr.build_bundle(spec), ensure_ascii=False).encode())
+        for label, body in _invalid_bundles(specs[-1]):
+            response = post(specs[-1].hospital_code, body)
+            issue = response.json().get("issue", [{}])[0]
+            submitted.invalid.append((label, response.status_code, issue.get("diagnostics", "")))
+    return submitted
+
+
+def run_dag(dag_id: str, env: dict[str, str], logs: Path) -> str:
+    log_file = logs / f"{dag_id}.log"
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    with log_file.open("w") as handle:
+        result = subprocess.run(
+            [airflow, "dags", "test", dag_id],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
+    text = log_file.read_text(errors="replace")
+    state = "success" if "state=success" in text else "failed"
+    if result.returncode != 0 or state != "success":
+        tail = [line for line in text.splitlines() if "rror" in line or "ailed" in line][-15:]
+        raise SystemExit(
+            f"airflow dags test {dag_id} failed (log: {log_file}):\n" + "\n".join(tail)
+        )
+    return state
+
+
+def task_states(base_url: str) -> Counter[str]:
+    states: Counter[str] = Counter()
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for code, *_ in synthetic.HOSPITALS:
+            found = client.get(
+                "/fhir/Task",
+                params={"_count": 500},
+                headers={"Authorization": f"Bearer {synthetic.hospital_token(code)}"},
+            ).json()
+            states.update(e["resource"]["status"] for e in found.get("entry", []))
+    return states
+
+
+def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, str, int]]]:
+    """Non-personal CSVs: every referral's answer, and the first visits booked."""
+    out = settings.output_dir / "referral_intake"
+    out.mkdir(parents=True, exist_ok=True)
+    engine = engine_from_settings(settings)
+    with engine.connect() as connection:
+        referrals = connection.execute(
+            select(
+                Referral.identifier_value,
+                Referral.source,
+                Referral.status,
+                Referral.priority,
+                Referral.status_reason,
+            ).order_by(Referral.id)
+        ).all()
+        visits = connection.execute(
+            select(Visit.visit_date, Staff.code, Town.name, Visit.natural_key)
+            .join(Staff, Staff.id == Visit.staff_id)
+            .join(Town, Town.id == Staff.office_town_id)
+            .where(Visit.service_type == "first_assessment")
+            .order_by(Visit.visit_date)
+        ).all()
+    engine.dispose()
+    with (out / "referrals.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["referral", "source", "task_status", "priority", "reason"])
+        writer.writerows(referrals)
+    per_day: Counter[tuple[str, str, str]] = Counter(
+        (v.visit_date.isoformat(), v.code, v.name) for v in visits
+    )
+    with (out / "first_visits.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "staff", "town_office", "first_visits"])
+        writer.writerows([(*key, n) for key, n in sorted(per_day.items())])
+    return out, [(*key, n) for key, n in sorted(per_day.items())]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    dag_ids = list(argv if argv is not None else sys.argv[1:])
+    settings = load_settings()
+    logs = settings.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    county = synthetic.build_county(settings.synthetic_clients, settings.synthetic_seed)
+    pulled = synthetic_referral_bundles(
+        PULLED, today=seoul_today(), hospital_code=PULL_HOSPITAL, county=county
+    )
+    with FhirServerSimulator(pulled) as fhir_server, serve_app(create_app()) as api_url:
+        fhir_url = fhir_server.base_url
+        print(f"==> care API on {api_url}; FHIR server of {PULL_HOSPITAL} on {fhir_url}")
+        submitted = submit_push_referrals(api_url, county)
+        print(
+            f"    hospitals POSTed {sum(submitted.statuses.values())} Bundles: "
+            f"{submitted.statuses[201]} new (201), {submitted.statuses[200]} "
+            f"resubmitted (200), {len(submitted.invalid)} invalid"
+        )
+        for label, status, rule in submitted.invalid:
+            print(f"      {status} {label}: {rule}")
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_FHIR_H_CJ_UNI": json.dumps({"conn_type": "http", "host": fhir_url}),
+        }
+        for dag_id in dag_ids:
+            print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
+            print(f"    state={run_dag(dag_id, env, logs)}")
+        states = task_states(api_url)
+    out, first_visits = write_outputs(settings)
+    print(
+        "==> referrals as the hospitals see them (FHIR Task status): "
+        + ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+    )
+    print(
+        f"    first assessment visits booked: {sum(n for *_, n in first_visits)} "
+        f"(per day and coordinator in {out / 'first_visits.csv'})"
+    )
+    for day, staff, town, n in first_visits[:12]:
+        print(f"      {day} {staff} ({town}): {n}")
+    print(f"    every referral's answer: {out / 'referrals.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,520 @@
+"""Pull discharge referrals from a hospital's FHIR R4 server (httpx, synchronous).
+
+For hospitals that run a FHIR server the county polls instead of waiting for a push::
+
+    GET {base}/ServiceRequest?status=active&_lastUpdated=gt{watermark}
+        &_include=ServiceRequest:subject&_include=ServiceRequest:encounter
+        &_revinclude=Task:focus&_count={page_size}
+
+and follows the searchset's ``next`` links. Each matching ServiceRequest is turned
+back into the transaction Bundle a pushing hospital would have sent (its included
+Patient, Encounter, Conditions, ADL and living-situation Observations or
+QuestionnaireResponse and Task, references rewritten to ``urn:uuid:`` fullUrls) and
+goes through the same door as a push: :func:`care_models.referrals.submit_referral`
+(``source="pull"``), so the same rules apply and the hospital's referral identifier
+keeps it idempotent.
+
+The watermark (``sync_watermarks``, source ``fhir:{hospital code}``) is the highest
+``meta.lastUpdated`` of the ServiceRequests whose referrals are committed; it moves
+after each fully processed page, in its own transaction, and never backwards. A
+crash mid-page re-reads that page on the next run; its referrals count as existing.
+
+Transient failures (HTTP 5xx and 429, timeouts, connection errors) are retried with
+exponential backoff; when retries run out, :class:`ExternalServiceError` names the
+hospital code and the URL path. Logs carry counts and identifiers, never personal data.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from care_models.errors import ExternalServiceError, ValidationError
+from care_models.fhir import BundleRejected
+from care_models.privacy import Vault
+from care_models.referrals import record_rejection, submit_referral
+from care_models.schema import Organisation, SyncWatermark
+
+log = logging.getLogger(__name__)
+
+EPOCH = "1970-01-01T00:00:00Z"
+FHIR_JSON = "application/fhir+json"
+INCLUDES = ("ServiceRequest:subject", "ServiceRequest:encounter")
+REVINCLUDES = ("Task:focus",)
+# Resources about the referral's patient or encounter that belong in its Bundle.
+CLINICAL_TYPES = ("Condition", "Observation", "QuestionnaireResponse")
+ENTRY_ORDER = (
+    "Patient",
+    "Encounter",
+    "Condition",
+    "ServiceRequest",
+    "Observation",
+    "QuestionnaireResponse",
+    "Task",
+)
+MAX_PAGES = 10_000
+MAX_SAME_PAGE = 3  # a next link repeating more often than this is a loop, not a glitch
+_FRACTION = re.compile(r"\.(\d+)")
+_RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
+
+
+@dataclass
+class PullResult:
+    """What one pull did: pages fetched and referrals created, already known or rejected."""
+
+    pages: int
+    created: int
+    existing: int
+    rejected: int
+    watermark_before: str
+    watermark_after: str
+
+    @property
+    def fetched(self) -> int:
+        return self.created + self.existing + self.rejected
+
+
+def watermark_source(hospital: Organisation) -> str:
+    return f"fhir:{hospital.code}"
+
+
+def parse_instant(value: str) -> dt.datetime:
+    """A FHIR instant (``2025-03-14T01:02:03.123Z``) or date as an aware datetime."""
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# -- watermark -------------------------------------------------------------------------------
+
+
+def read_watermark(factory: sessionmaker[Session], source: str) -> str:
+    with factory() as session:
+        row = session.get(SyncWatermark, source)
+        value = row.watermark if row is not None else EPOCH
+    try:
+        parse_instant(value)
+    except ValueError:
+        raise ValidationError(
+            "sync_watermarks.watermark", "is not a FHIR instant", source
+        ) from None
+    return value
+
+
+def advance_watermark(factory: sessionmaker[Session], source: str, value: str) -> str:
+    """Upsert the watermark to ``value`` unless it is already later; return the stored one."""
+    for _ in range(3):
+        try:
+            with factory() as session, session.begin():
+                row = session.get(SyncWatermark, source, with_for_update=True)
+                if row is None:
+                    session.add(SyncWatermark(source=source, watermark=value))
+                    return value
+                if parse_instant(row.watermark) >= parse_instant(value):
+                    return row.watermark
+                row.watermark = value
+                return value
+        except IntegrityError:  # a concurrent pull inserted the row first: update it
+            continue
+    raise ExternalServiceError(f"cannot store the watermark of {source}")
+
+
+# -- HTTP ------------------------------------------------------------------------------------
+
+
+def _get(
+    client: httpx.Client,
+    url: str,
+    params: httpx.QueryParams | None,
+    *,
+    hospital_code: str,
+    timeout: float,
+    max_retries: int,
+    backoff: float,
+) -> dict[str, Any]:
+    """GET a searchset Bundle, retrying transient failures with exponential backoff."""
+    path = urlsplit(url).path or "/"
+    problem = ""
+    for attempt in range(max_retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            response = client.get(
+                url, params=params, timeout=timeout, headers={"Accept": FHIR_JSON}
+            )
+        except httpx.InvalidURL:
+            raise ExternalServiceError(
+                f"FHIR server of {hospital_code}: GET {path}: not a valid URL"
+            ) from None
+        except httpx.TimeoutException:
+            problem = "timed out"
+        except httpx.TransportError as exc:
+            problem = f"connection failed ({type(exc).__name__})"
+        else:
+            status = response.status_code
+            if status >= 500 or status == 429:
+                problem = f"HTTP {status}"
+            elif status != 200:
+                raise ExternalServiceError(
+                    f"FHIR server of {hospital_code}: GET {path} answered HTTP {status}"
+                )
+            else:
+                return _searchset(response, hospital_code, path)
+        log.warning(
+            "FHIR pull %s: GET %s %s (attempt %d of %d)",
+            hospital_code,
+            path,
+            problem,
+            attempt + 1,
+            max_retries + 1,
+        )
+    raise ExternalServiceError(
+        f"FHIR server of {hospital_code}: GET {path} {problem} after {max_retries + 1} attempts"
+    )
+
+
+def _searchset(response: httpx.Response, hospital_code: str, path: str) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if (
+        not isinstance(document, dict)
+        or document.get("resourceType") != "Bundle"
+        or document.get("type") != "searchset"
+    ):
+        raise ExternalServiceError(
+            f"FHIR server of {hospital_code}: GET {path} did not answer a searchset Bundle"
+        )
+    return document
+
+
+def _next_link(page: Mapping[str, Any], current: str) -> str | None:
+    for link in page.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return urljoin(current, str(link["url"]))
+    return None
+
+
+def _same_origin(a: str, b: str) -> bool:
+    x, y = urlsplit(a), urlsplit(b)
+    return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
+
+
+# -- assembling transaction Bundles -------------------------------------------------------
+
+
+def _references(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("reference"), str):
+            yield node
+        for value in node.values():
+            yield from _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _references(value)
+
+
+class _Page:
+    """The resources of one searchset page, addressable by the references between them."""
+
+    def __init__(self, page: Mapping[str, Any], base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+        self.keys: list[str] = []  # in page order
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.full_urls: dict[str, str] = {}
+        self.matches: list[str] = []
+        self._aliases: dict[str, str] = {}
+        for entry in page.get("entry") or []:
+            resource = (entry or {}).get("resource")
+            if not isinstance(resource, dict) or not resource.get("resourceType"):
+                continue
+            kind, rid = resource["resourceType"], resource.get("id")
+            full_url = entry.get("fullUrl") or (f"{self.base}/{kind}/{rid}" if rid else None)
+            if full_url is None:
+                continue
+            key = f"{kind}/{rid}" if rid else full_url
+            if key in self.resources:  # the same resource twice in a page
+                continue
+            self.keys.append(key)
+            self.resources[key] = resource
+            self.full_urls[key] = full_url
+            self._aliases[full_url] = key
+            self._aliases[f"{self.base}/{key}"] = key
+            mode = ((entry.get("search") or {}).get("mode")) or "match"
+            if kind == "ServiceRequest" and mode == "match":
+                self.matches.append(key)
+
+    def resolve(self, reference: Any) -> str | None:
+        """The page key a reference points at (relative, absolute or versioned), if any."""
+        if not isinstance(reference, str):
+            return None
+        reference = reference.split("/_history/")[0]
+        if reference in self._aliases:
+            return self._aliases[reference]
+        if reference.startswith(self.base + "/"):
+            reference = reference[len(self.base) + 1 :]
+        return reference if reference in self.resources else None
+
+    def target(self, resource: Mapping[str, Any], element: str) -> str | None:
+        value = resource.get(element)
+        return self.resolve(value.get("reference")) if isinstance(value, dict) else None
+
+    def referenced(self, key: str) -> Iterator[str]:
+        for reference in _references(self.resources[key]):
+            found = self.resolve(reference["reference"])
+            if found is not None:
+                yield found
+
+
+def _selection(page: _Page, request_key: str) -> list[str]:
+    """The page keys that make up one referral, in page order."""
+    selected = {request_key}
+
+    def close_over(start: set[str]) -> None:
+        queue = list(start)
+        while queue:
+            for found in page.referenced(queue.pop()):
+                other_request = found.startswith("ServiceRequest/") and found != request_key
+                if found not in selected and not other_request:
+                    selected.add(found)
+                    queue.append(found)
+
+    close_over({request_key})
+    request = page.resources[request_key]
+    patients = {k for k in [page.target(request, "subject")] if k}
+    encounters = {k for k in [page.target(request, "encounter")] if k}
+    added: set[str] = set()
+    for key in page.keys:
+        resource = page.resources[key]
+        kind = resource["resourceType"]
+        if kind == "Task":
+            if request_key in (
+                page.target(resource, "focus"),
+                *(page.resolve(b.get("reference")) for b in resource.get("basedOn") or []),
+            ):
+                added.add(key)
+        elif kind in CLINICAL_TYPES:
+            encounter = page.target(resource, "encounter")
+            if encounter in encounters or (
+                encounter is None and page.target(resource, "subject") in patients
+            ):
+                added.add(key)
+    selected |= added
+    close_over(added)
+    return [k for k in page.keys if k in selected]
+
+
+def _urn(full_url: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, full_url.split('/_history/')[0])}"
+
+
+def _order(resource: Mapping[str, Any]) -> int:
+    kind = resource.get("resourceType")
+    return ENTRY_ORDER.index(kind) if kind in ENTRY_ORDER else len(ENTRY_ORDER)
+
+
+def referral_bundles(
+    page: Mapping[str, Any], base_url: str, identifier_system: str | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(ServiceRequest as served, transaction Bundle) for each match of a searchset page.
+
+    The Bundle holds the ServiceRequest and the page's resources it references
+    (directly or through the resources it references), the Tasks whose focus is it
+    and the Conditions, Observations and QuestionnaireResponses about its encounter
+    (or, without an encounter, its patient). References between them become
+    ``urn:uuid:`` fullUrls (stable: derived from the server's URL of the resource);
+    references to resources outside the Bundle become absolute server URLs. Server
+    ids are dropped and ``meta.source`` names the server resource.
+    """
+    parsed = _Page(page, base_url)
+    result = []
+    for request_key in parsed.matches:
+        keys = sorted(_selection(parsed, request_key), key=lambda k: _order(parsed.resources[k]))
+        urns = {k: _urn(parsed.full_urls[k]) for k in keys}
+        entries = []
+        for key in keys:
+            resource = copy.deepcopy(parsed.resources[key])
+            for reference in _references(resource):
+                found = parsed.resolve(reference["reference"])
+                if found in urns:
+                    reference["reference"] = urns[found]
+                elif _RELATIVE.match(reference["reference"]):
+                    reference["reference"] = f"{parsed.base}/{reference['reference']}"
+            resource.pop("id", None)
+            meta = resource.setdefault("meta", {})
+            version = meta.get("versionId")
+            meta["source"] = parsed.full_urls[key] + (f"/_history/{version}" if version else "")
+            request: dict[str, Any] = {"method": "POST", "url": resource["resourceType"]}
+            if key == request_key and identifier_system:
+                own = [
+                    i
+                    for i in resource.get("identifier") or []
+                    if i.get("system") == identifier_system and i.get("value")
+                ]
+                if own:
+                    request["ifNoneExist"] = f"identifier={identifier_system}|{own[0]['value']}"
+            entries.append({"fullUrl": urns[key], "resource": resource, "request": request})
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
+        result.append((parsed.resources[request_key], bundle))
+    return result
+
+
+def bundle_bytes(bundle: Mapping[str, Any]) -> bytes:
+    """The exact bytes submitted (and stored) for an assembled Bundle."""
+    return json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _last_updated(request: Mapping[str, Any]) -> tuple[dt.datetime, str] | None:
+    value = (request.get("meta") or {}).get("lastUpdated")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value), value
+    except ValueError:
+        return None
+
+
+# -- the pull --------------------------------------------------------------------------------
+
+
+def pull_hospital(
+    factory: sessionmaker[Session],
+    vault: Vault,
+    hospital: Organisation,
+    base_url: str,
+    *,
+    today: dt.date,
+    client: httpx.Client | None = None,
+    page_size: int = 20,
+    max_retries: int = 4,
+    backoff_seconds: float = 0.2,
+    timeout_seconds: float = 5.0,
+) -> PullResult:
+    """Pull the hospital's new referrals since the watermark; each page commits, then moves it.
+
+    ``timeout_seconds`` applies to every request, also with a caller's ``client``.
+    Raises ExternalServiceError when the server fails beyond ``max_retries`` retries
+    (pages already processed stay committed, and so does their watermark).
+    """
+    base = base_url.rstrip("/")
+    source = watermark_source(hospital)
+    before = read_watermark(factory, source)
+    result = PullResult(0, 0, 0, 0, before, before)
+    own_client = client is None
+    http = client or httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+    params: httpx.QueryParams | None = httpx.QueryParams(
+        [
+            ("status", "active"),
+            ("_lastUpdated", f"gt{before}"),
+            *(("_include", i) for i in INCLUDES),
+            *(("_revinclude", r) for r in REVINCLUDES),
+            ("_count", str(page_size)),
+        ]
+    )
+    url: str | None = f"{base}/ServiceRequest"
+    seen: Counter[str] = Counter()
+    try:
+        while url is not None:
+            page = _get(
+                http,
+                url,
+                params,
+                hospital_code=hospital.code,
+                timeout=timeout_seconds,
+                max_retries=max_retries,
+                backoff=backoff_seconds,
+            )
+            result.pages += 1
+            _process_page(factory, vault, hospital, page, base, today, result)
+            next_url = _next_link(page, url)
+            if next_url is not None:
+                seen[next_url] += 1
+                if not _same_origin(next_url, base):
+                    raise ExternalServiceError(
+                        f"FHIR server of {hospital.code}: a next link leaves the server "
+                        f"({urlsplit(next_url).hostname})"
+                    )
+                if seen[next_url] > MAX_SAME_PAGE or result.pages >= MAX_PAGES:
+                    raise ExternalServiceError(
+                        f"FHIR server of {hospital.code}: paging of {urlsplit(url).path} "
+                        "does not end"
+                    )
+            url, params = next_url, None
+    finally:
+        if own_client:
+            http.close()
+    log.info(
+        "FHIR pull %s: %d pages, %d created, %d existing, %d rejected, watermark %s -> %s",
+        hospital.code,
+        result.pages,
+        result.created,
+        result.existing,
+        result.rejected,
+        result.watermark_before,
+        result.watermark_after,
+    )
+    return result
+
+
+def _process_page(
+    factory: sessionmaker[Session],
+    vault: Vault,
+    hospital: Organisation,
+    page: Mapping[str, Any],
+    base: str,
+    today: dt.date,
+    result: PullResult,
+) -> None:
+    """Submit each referral of the page, then move the watermark past the page."""
+    newest: tuple[dt.datetime, str] | None = None
+    for request, bundle in referral_bundles(page, base, hospital.identifier_system):
+        stamp = _last_updated(request)
+        server_id = f"ServiceRequest/{request.get('id')}"
+        try:
+            submission = submit_referral(
+                factory, vault, hospital, bundle_bytes(bundle), today=today, source="pull"
+            )
+        except BundleRejected as exc:
+            record_rejection(factory, hospital.code, exc.issues)
+            result.rejected += 1
+            log.warning(
+                "FHIR pull %s: %s rejected (%d issues: %s)",
+                hospital.code,
+                server_id,
+                len(exc.issues),
+                ", ".join(i.expression for i in exc.issues[:5]),
+            )
+        else:
+            if submission.created:
+                result.created += 1
+            else:
+                result.existing += 1
+            log.debug(
+                "FHIR pull %s: %s -> referral %s (%s)",
+                hospital.code,
+                server_id,
+                submission.referral.id,
+                "created" if submission.created else "existing",
+            )
+        if stamp is None:
+            log.warning("FHIR pull %s: %s has no meta.lastUpdated", hospital.code, server_id)
+        elif newest is None or stamp[0] > newest[0]:
+            newest = stamp
+    if newest is not None and parse_instant(result.watermark_after) < newest[0]:
+        result.watermark_after = advance_watermark(factory, watermark_source(hospital), newest[1])
