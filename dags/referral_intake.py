@@ -74,7 +74,7 @@ def referral_intake() -> None:
 
         return notify()
 
-    notify_hospitals(intake(intake_gate(pull_hospitals())))
+    notify_hospitals(intake(intake_gate(pull_hospitals())))  # type: ignore[arg-type]
 
 
 referral_intake_dag = referral_intake()

@@ -48,18 +48,16 @@ class Booking:
 
 
 def _on_leave(session: Session, staff_id: int, day: dt.date) -> bool:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(StaffLeave)
-            .where(
-                StaffLeave.staff_id == staff_id,
-                StaffLeave.start_date <= day,
-                StaffLeave.end_date >= day,
-            )
+    leave = session.scalar(
+        select(func.count())
+        .select_from(StaffLeave)
+        .where(
+            StaffLeave.staff_id == staff_id,
+            StaffLeave.start_date <= day,
+            StaffLeave.end_date >= day,
         )
-        > 0
     )
+    return bool(leave)
 
 
 def _visits_on(session: Session, staff_id: int, day: dt.date) -> int:

@@ -98,7 +98,8 @@ def outcome_response(
 
 
 def state_of(request: Request) -> CareState:
-    return request.app.state.care  # type: ignore[no-any-return]
+    care: CareState = request.app.state.care
+    return care
 
 
 def authenticated_hospital(request: Request) -> Organisation:

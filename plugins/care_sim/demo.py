@@ -22,7 +22,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
 
 PULL_HOSPITAL = "H-CJ-UNI"
-NEW_REFERRALS = 46
+NEW_REFERRALS = 44  # plus one from outside the county and one uncertain identity
 RESUBMISSIONS = 6
 PULLED = 2
 
@@ -81,6 +81,20 @@ def _invalid_bundles(spec: sr.ReferralSpec) -> list[tuple[str, bytes]]:
     ]
 
 
+def _special_cases(county: synthetic.County, specs: list[sr.ReferralSpec]) -> list[sr.ReferralSpec]:
+    """A resident of another city (rejected at intake) and a known client whose phone
+    changed and who came without a registration number (held for identity review)."""
+    moved = replace(specs[1].person, address="충청북도 청주시 상당구 용암동 1234", rrn=None)
+    known = county.clients[17].person
+    uncertain = replace(known, phone="010-9999-0000", rrn=None)
+    return [
+        replace(specs[1], number=specs[1].number + "-X", person=moved),
+        replace(
+            specs[2], number=specs[2].number + "-Y", person=uncertain, sex=county.clients[17].sex
+        ),
+    ]
+
+
 def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
     today = seoul_today()
     specs = [
@@ -104,6 +118,8 @@ def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
             return response
 
         for spec in specs:
+            post(spec.hospital_code, json.dumps(sr.build_bundle(spec), ensure_ascii=False).encode())
+        for spec in _special_cases(county, specs):
             post(spec.hospital_code, json.dumps(sr.build_bundle(spec), ensure_ascii=False).encode())
         for spec in specs[:RESUBMISSIONS]:  # a hospital system retrying after a timeout
             post(spec.hospital_code, json.dumps(sr.build_bundle(spec), ensure_ascii=False).encode())
@@ -148,7 +164,7 @@ def task_states(base_url: str) -> Counter[str]:
     return states
 
 
-def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, str, int]]]:
+def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, int]]]:
     """Non-personal CSVs: every referral's answer, and the first visits booked."""
     out = settings.output_dir / "referral_intake"
     out.mkdir(parents=True, exist_ok=True)
