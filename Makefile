@@ -21,7 +21,7 @@ export GX_ANALYTICS_ENABLED := False
 # Every DAG, in dependency order (a test checks that each DAG in dags/ is listed once).
 DAGS_IN_ORDER := care_data_quality referral_intake
 
-.PHONY: install demo test test-sqlite lint ui bench clean
+.PHONY: install browser-deps demo test lint ui bench clean
 
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@echo "==> creating $(VENV) and installing the locked dependencies"
@@ -52,7 +52,21 @@ demo: install
 	@echo "Airflow UI: make ui   (runs 'airflow standalone' on $(AIRFLOW_HOME), then open"
 	@echo "http://localhost:8080; the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 
-test: install
+# Debian packages the browser tests and Korean screenshots need (root, as on CI).
+# Without root they are not installed and the browser tests skip, saying why.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| ! fc-list 2>/dev/null | grep -qi nanum; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "==> installing chromium chromium-driver fonts-nanum"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				chromium chromium-driver fonts-nanum >/dev/null; \
+		else \
+			echo "note: run 'sudo make browser-deps' for the browser tests (they skip)"; \
+		fi; \
+	fi
+
+test: install browser-deps
 	@$(BIN)/python -m pytest
 
 lint: install

@@ -91,6 +91,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Tests only: the PostgreSQL server the suite also runs on.",
     ),
     Setting(
+        "CARE_TEST_REQUIRE_BROWSER",
+        "0",
+        "Tests only: `1` makes missing Chromium/ChromeDriver a failure instead of a skip (CI).",
+    ),
+    Setting(
         "CARE_TEST_REQUIRE_POSTGRES",
         "0",
         "Tests only: `1` makes an unreachable PostgreSQL a failure instead of a skip (CI).",

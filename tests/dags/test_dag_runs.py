@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,55 +10,21 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from care_models import migrations, synthetic
+from care_models import synthetic
 from care_models.db import make_engine
-from care_models.privacy import Vault
 from care_models.schema import Client, GateResult
-from tests.conftest import TEST_KEYS
-from tests.dags.test_dag_integrity import airflow_env
-
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+from tests.dags.airflow_runs import dags_test, prepare
 
 
 @pytest.fixture(scope="module")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """A migrated Airflow metadata database and a care database with the county."""
     home = tmp_path_factory.mktemp("airflow")
-    care_url = f"sqlite:///{home / 'care.db'}"
-    engine = make_engine(care_url)
-    migrations.upgrade(engine)
-    vault = Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
-    with Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, synthetic.build_county())
-    engine.dispose()
-    result = subprocess.run(
-        [AIRFLOW, "db", "migrate"],
-        env=_env(home, care_url),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    yield home, care_url
-
-
-def _env(home: Path, care_url: str) -> dict[str, str]:
-    return {
-        **airflow_env(home),
-        **TEST_KEYS,
-        "CARE_DATABASE_URL": care_url,
-        "CARE_VAR_DIR": str(home / "var"),
-    }
+    yield home, prepare(home)
 
 
 def _dags_test(home: Path, care_url: str, dag_id: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id],
-        env=_env(home, care_url),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return dags_test(home, care_url, dag_id)
 
 
 def test_care_data_quality_passes_on_the_synthetic_county(airflow_home: tuple[Path, str]) -> None:

@@ -1,0 +1,616 @@
+"""Referral intake throughput: FHIR validation, submit -> gate -> intake per database, API load.
+
+1. Generates N valid referral Bundles (the 8 hospitals, unique identifiers) as bytes.
+2. Validation: bare fhir.resources R4B parsing (``json.loads`` + ``Bundle.model_validate``)
+   against our ``parse_referral`` on the same bytes, interleaved in chunks so that machine
+   drift hits both; the figure is the ratio ours/bare (goal: at most 2.0).
+3. On each database (a SQLite file, a scratch PostgreSQL database): migrate, load the
+   synthetic county, submit every Bundle as the API does after authentication, then the
+   DAG's processing (intake gate, then intake); then intake again, which must change nothing.
+4. API: the real care API under uvicorn on 127.0.0.1 (by default in its own process, so the
+   load generator does not compete for its GIL), ``--clients`` concurrent clients POSTing
+   distinct new referrals, then a round of Task reads (goals: >= 300 req/s, p99 < 100 ms).
+
+Ratios are measured against a baseline in the same run; absolute figures depend on the
+machine. Everything runs on loopback and in temporary databases, dropped at the end.
+
+    .venv/bin/python bench/intake.py [--bundles 10000] [--databases sqlite,postgresql]
+        [--api-requests 3000] [--clients 50] [--api-process subprocess|thread] [--skip-api]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+for _path in (ROOT, ROOT / "plugins"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import datetime as dt  # noqa: E402
+
+import httpx  # noqa: E402
+from sqlalchemy import Engine, create_engine, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from care_models import migrations, synthetic  # noqa: E402
+from care_models import synthetic_referrals as sr  # noqa: E402
+from care_models.db import make_engine, session_factory  # noqa: E402
+from care_models.fhir import parse_referral  # noqa: E402
+from care_models.intake import IntakeSummary, gate_rows, pending_referral_ids, run_intake  # noqa: E402
+from care_models.privacy import Vault, generate_key  # noqa: E402
+from care_models.referrals import submit_referral  # noqa: E402
+from care_models.schema import Organisation  # noqa: E402
+from care_models.workdays import seoul_today  # noqa: E402
+
+ADMIN_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+INTAKE_SUITE = "intake.referrals"
+COUNTED = (
+    "referrals",
+    "referral_status_events",
+    "clients",
+    "cases",
+    "needs",
+    "visits",
+    "match_reviews",
+    "gate_results",
+    "quarantined_rows",
+    "audit_log",
+)
+VALIDATION_GOAL = 2.0  # ours / bare fhir.resources, at most
+API_RATE_GOAL = 300.0  # requests a second, at least
+API_P99_GOAL_MS = 100.0
+API_ROUND_SECONDS = 300.0  # each API round stops sending after this long
+SPEC_SEED = 11
+
+
+@dataclass(frozen=True)
+class BenchBundle:
+    hospital: str
+    system: str
+    body: bytes
+
+
+@dataclass
+class Figures:
+    """Rows of the final table: (stage, figure, value, goal)."""
+
+    rows: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(self, stage: str, figure: str, value: str, goal: str = "") -> None:
+        self.rows.append((stage, figure, value, goal))
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else math.inf
+
+
+# -- 1. Bundles ----------------------------------------------------------------------------
+
+
+def make_bundles(
+    county: synthetic.County, count: int, today: dt.date, seed: int, prefix: str = ""
+) -> list[BenchBundle]:
+    """``count`` valid Bundles over the 8 hospitals; identifiers made unique if they are not."""
+    specs = sr.referral_specs(county, count, today=today, seed=seed)
+    keys = Counter((s.hospital_code, s.number) for s in specs)
+    if prefix or any(n > 1 for n in keys.values()):
+        specs = [
+            dataclasses.replace(s, number=f"{s.hospital_code}-{prefix or 'B'}{i + 1:07d}")
+            for i, s in enumerate(specs)
+        ]
+    assert len({(s.hospital_code, s.number) for s in specs}) == count
+    return [
+        BenchBundle(
+            s.hospital_code,
+            sr.identifier_system(s.hospital_code),
+            json.dumps(sr.build_bundle(s), ensure_ascii=False).encode(),
+        )
+        for s in specs
+    ]
+
+
+# -- 2. Validation ---------------------------------------------------------------------------
+
+
+def bench_validation(
+    bundles: Sequence[BenchBundle], today: dt.date, figures: Figures, chunk: int = 250
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    def bare(part: Sequence[BenchBundle]) -> float:
+        started = time.perf_counter()
+        for b in part:
+            Bundle.model_validate(json.loads(b.body))
+        return time.perf_counter() - started
+
+    def ours(part: Sequence[BenchBundle]) -> float:
+        started = time.perf_counter()
+        for b in part:
+            parse_referral(b.body, b.system, today=today)
+        return time.perf_counter() - started
+
+    bare(bundles[:20]), ours(bundles[:20])  # imports and pydantic's lazy schema building
+    bare_total = ours_total = 0.0
+    ratios = []
+    for index, start in enumerate(range(0, len(bundles), chunk)):
+        part = bundles[start : start + chunk]
+        if index % 2:  # alternate the order, so neither always runs on a warmer cache
+            ours_s, bare_s = ours(part), bare(part)
+        else:
+            bare_s, ours_s = bare(part), ours(part)
+        bare_total, ours_total = bare_total + bare_s, ours_total + ours_s
+        ratios.append(ours_s / bare_s)
+    ratio = ours_total / bare_total
+    median = statistics.median(ratios)
+    verdict = "ok" if ratio <= VALIDATION_GOAL else "MISSED"
+    say(
+        f"validation: bare fhir.resources {rate(len(bundles), bare_total):8.1f} bundles/s, "
+        f"parse_referral {rate(len(bundles), ours_total):8.1f} bundles/s"
+    )
+    say(
+        f"validation: ratio ours/bare {ratio:.2f} (median of {len(ratios)} chunks {median:.2f}; "
+        f"goal <= {VALIDATION_GOAL}: {verdict})"
+    )
+    figures.add("validation", "bare fhir.resources", f"{rate(len(bundles), bare_total):.1f}/s")
+    figures.add("validation", "parse_referral", f"{rate(len(bundles), ours_total):.1f}/s")
+    figures.add("validation", "ratio ours/bare", f"{ratio:.2f}", f"<= {VALIDATION_GOAL} {verdict}")
+
+
+# -- 3. Full processing ------------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_database(kind: str, workdir: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file, or a PostgreSQL database dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'care-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    if kind != "postgresql":
+        raise SystemExit(f"unknown database {kind!r} (sqlite or postgresql)")
+    admin_url = os.environ.get("CARE_TEST_POSTGRES_URL", ADMIN_POSTGRES_URL)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"care_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare_care_database(url: str, vault: Vault, county: synthetic.County) -> Engine:
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    with Session(engine) as session, session.begin():
+        synthetic.load_county(session, vault, county)
+    return engine
+
+
+def row_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            t: connection.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in COUNTED
+        }
+
+
+def dag_intake(
+    engine: Engine, vault: Vault, today: dt.date, timings: dict[str, float]
+) -> IntakeSummary:
+    """What the referral_intake DAG does (tests/integration/test_intake.py: intake())."""
+    import pandas as pd
+
+    from gates import run_gate_on_rows
+
+    factory = session_factory(engine)
+    started = time.perf_counter()
+    with factory() as session:
+        ids = pending_referral_ids(session)
+        rows, unparsable = gate_rows(session, vault, ids, today)
+    timings["gate_rows"] = time.perf_counter() - started
+    rejected = {k: [v] for k, v in unparsable.items()}
+    started = time.perf_counter()
+    if rows:
+        outcome = run_gate_on_rows(engine, INTAKE_SUITE, pd.DataFrame(rows))
+        for key, rules in outcome.quarantined.items():
+            rejected.setdefault(int(key), []).extend(rules)
+    timings["gate_gx"] = time.perf_counter() - started
+    timings["gate"] = timings["gate_rows"] + timings["gate_gx"]
+    started = time.perf_counter()
+    summary = run_intake(factory, vault, ids, rejected, today)
+    timings["intake"] = time.perf_counter() - started
+    return summary
+
+
+def bench_database(
+    kind: str,
+    workdir: Path,
+    vault: Vault,
+    county: synthetic.County,
+    bundles: Sequence[BenchBundle],
+    today: dt.date,
+    figures: Figures,
+) -> None:
+    count = len(bundles)
+    with scratch_database(kind, workdir) as url:
+        started = time.perf_counter()
+        engine = prepare_care_database(url, vault, county)
+        say(f"{kind}: migrated and loaded the county in {time.perf_counter() - started:.1f} s")
+        try:
+            factory = session_factory(engine)
+            with factory() as session:
+                hospitals = {
+                    o.code: o
+                    for o in session.scalars(
+                        select(Organisation).where(Organisation.kind == "hospital")
+                    )
+                }
+            started = time.perf_counter()
+            created = sum(
+                submit_referral(factory, vault, hospitals[b.hospital], b.body, today=today).created
+                for b in bundles
+            )
+            submit_s = time.perf_counter() - started
+            say(f"{kind}: submit  {submit_s:7.1f} s {rate(count, submit_s):8.1f} bundles/s")
+            timings: dict[str, float] = {}
+            summary = dag_intake(engine, vault, today, timings)
+            say(
+                f"{kind}: gate    {timings['gate']:7.1f} s {rate(count, timings['gate']):8.1f} "
+                f"bundles/s (rows {timings['gate_rows']:.1f} s, GX {timings['gate_gx']:.1f} s)"
+            )
+            say(
+                f"{kind}: intake  {timings['intake']:7.1f} s "
+                f"{rate(count, timings['intake']):8.1f} bundles/s"
+            )
+            total = submit_s + timings["gate"] + timings["intake"]
+            say(f"{kind}: end-to-end {total:7.1f} s {rate(count, total):8.1f} bundles/s")
+            result = summary.as_dict()
+            say(
+                f"{kind}: created {created} of {count}; processed {result['processed']}: "
+                f"accepted {result['accepted']}, rejected {result['rejected']}, "
+                f"on hold {result['on_hold']}, new clients {result['new_clients']}"
+            )
+            before = row_counts(engine)
+            again: dict[str, float] = {}
+            rerun = dag_intake(engine, vault, today, again)
+            unchanged = row_counts(engine) == before
+            say(
+                f"{kind}: rerun: {len(rerun.outcomes)} processed "
+                f"({sum(again.values()) - again['gate']:.1f} s); "
+                f"rows {'unchanged' if unchanged else 'CHANGED'}"
+            )
+        finally:
+            engine.dispose()
+    figures.add(kind, "submit", f"{rate(count, submit_s):.1f}/s", f"{submit_s:.1f} s")
+    figures.add(kind, "gate", f"{rate(count, timings['gate']):.1f}/s", f"{timings['gate']:.1f} s")
+    figures.add(
+        kind, "intake", f"{rate(count, timings['intake']):.1f}/s", f"{timings['intake']:.1f} s"
+    )
+    figures.add(kind, "end-to-end", f"{rate(count, total):.1f}/s", f"{total:.1f} s")
+    figures.add(
+        kind,
+        "outcome",
+        f"{result['accepted']}/{result['rejected']}/{result['on_hold']}",
+        "accepted/rejected/on-hold",
+    )
+    figures.add(
+        kind,
+        "rerun",
+        f"{len(rerun.outcomes)} processed",
+        "unchanged" if unchanged else "ROWS CHANGED",
+    )
+
+
+# -- 4. API load -----------------------------------------------------------------------------
+
+API_ENV = (
+    "CARE_DATABASE_URL",
+    "CARE_ENCRYPTION_KEYS",
+    "CARE_MATCH_KEY",
+    "CARE_VAR_DIR",
+    "CARE_API_RATE_PER_MINUTE",
+)
+
+
+def api_app() -> Any:
+    """The care API from CARE_ settings in the environment (``uvicorn --factory``)."""
+    from care_api.app import create_app
+    from care_models.config import load_settings
+
+    return create_app(settings=load_settings())
+
+
+@dataclass(frozen=True)
+class Job:
+    method: str
+    path: str
+    hospital: str
+    body: bytes | None = None
+
+
+@dataclass
+class RoundResult:
+    seconds: float
+    latencies: list[float]
+    statuses: Counter[str]
+    created: list[tuple[str, str]]
+
+    def percentile_ms(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return math.nan
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
+
+
+def _headers(hospital: str) -> dict[str, str]:
+    return {
+        "Authorization": f"Bearer {synthetic.hospital_token(hospital)}",
+        "Content-Type": "application/fhir+json",
+        "Accept": "application/fhir+json",
+    }
+
+
+async def _load(base_url: str, jobs: Sequence[Job], clients: int, limit_s: float) -> RoundResult:
+    """``clients`` concurrent clients, each its own connection, sharing one queue of jobs."""
+    pending = iter(jobs)
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    created: list[tuple[str, str]] = []
+    headers = {h[0]: _headers(h[0]) for h in synthetic.HOSPITALS}
+    started = time.perf_counter()
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
+            for job in pending:
+                if time.perf_counter() - started > limit_s:
+                    statuses["not sent (time limit)"] += 1
+                    continue
+                sent = time.perf_counter()
+                try:
+                    response = await http.request(
+                        job.method, job.path, content=job.body, headers=headers[job.hospital]
+                    )
+                except httpx.HTTPError as error:
+                    statuses[type(error).__name__] += 1
+                    continue
+                latencies.append(time.perf_counter() - sent)
+                statuses[str(response.status_code)] += 1
+                if job.method == "POST" and response.status_code == 201:
+                    created.append((job.hospital, str(response.json()["id"])))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return RoundResult(time.perf_counter() - started, latencies, statuses, created)
+
+
+def load_round(base_url: str, jobs: Sequence[Job], clients: int) -> RoundResult:
+    return asyncio.run(_load(base_url, jobs, clients, API_ROUND_SECONDS))
+
+
+@contextmanager
+def api_server(mode: str, env: dict[str, str]) -> Iterator[str]:
+    """The care API on 127.0.0.1: a uvicorn process (default) or a thread of this one."""
+    from care_sim.serving import free_port, serve_app
+
+    if mode == "thread":
+        from care_api.app import create_app
+        from care_models.config import load_settings
+
+        app = create_app(settings=load_settings(env))
+        with serve_app(app) as base_url:
+            yield base_url
+        return
+    port = free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("CARE_")}
+    child_env.update(env, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "plugins")]))
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.intake:api_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=child_env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"the API server exited with {server.returncode}")
+            try:
+                if httpx.get(f"{base_url}/fhir/metadata", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start within 60 s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def report_round(
+    name: str, result: RoundResult, figures: Figures, expect: str, count: int
+) -> None:
+    sent = len(result.latencies)
+    per_second = rate(sent, result.seconds)
+    p50, p99 = result.percentile_ms(0.50), result.percentile_ms(0.99)
+    rate_ok = "ok" if per_second >= API_RATE_GOAL else "MISSED"
+    p99_ok = "ok" if p99 < API_P99_GOAL_MS else "MISSED"
+    codes = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
+    say(
+        f"api {name}: {sent} of {count} in {result.seconds:.1f} s, {per_second:.1f} req/s "
+        f"(goal >= {API_RATE_GOAL:.0f}: {rate_ok}); p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(goal < {API_P99_GOAL_MS:.0f}: {p99_ok}); status {codes} (expected {expect})"
+    )
+    figures.add(f"api {name}", "req/s", f"{per_second:.1f}", f">= {API_RATE_GOAL:.0f} {rate_ok}")
+    figures.add(f"api {name}", "p50", f"{p50:.1f} ms")
+    figures.add(f"api {name}", "p99", f"{p99:.1f} ms", f"< {API_P99_GOAL_MS:.0f} ms {p99_ok}")
+    figures.add(f"api {name}", "status", codes, f"expected {expect}")
+
+
+def bench_api(
+    workdir: Path,
+    vault_keys: tuple[str, str],
+    county: synthetic.County,
+    today: dt.date,
+    requests: int,
+    clients: int,
+    mode: str,
+    figures: Figures,
+) -> None:
+    encryption_key, match_key = vault_keys
+    vault = Vault.from_keys([encryption_key], match_key)
+    url = f"sqlite:///{workdir / 'api-care.db'}"
+    prepare_care_database(url, vault, county).dispose()
+    warmup = len(synthetic.HOSPITALS)
+    bundles = make_bundles(county, requests + warmup, today, SPEC_SEED + 1, prefix="API")
+    posts = [Job("POST", "/fhir/Bundle", b.hospital, b.body) for b in bundles]
+    env = {
+        "CARE_DATABASE_URL": url,
+        "CARE_ENCRYPTION_KEYS": encryption_key,
+        "CARE_MATCH_KEY": match_key,
+        "CARE_VAR_DIR": str(workdir / "api-var"),
+        "CARE_API_RATE_PER_MINUTE": "1000000",
+    }
+    say(f"api: server in a {mode}, {clients} clients, {requests} POSTs then {requests} GETs")
+    with api_server(mode, env) as base_url:
+        warm = load_round(base_url, posts[:warmup], clients)  # imports, engine, first queries
+        if warm.statuses != Counter({"201": warmup}):
+            raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
+        posted = load_round(base_url, posts[warmup:], clients)
+        report_round("POST /fhir/Bundle", posted, figures, "201", requests)
+        tasks = posted.created or warm.created
+        reads = [
+            Job("GET", f"/fhir/Task/{task_id}", hospital)
+            for hospital, task_id in (tasks[i % len(tasks)] for i in range(requests))
+        ]
+        load_round(base_url, reads[:warmup], clients)
+        read = load_round(base_url, reads, clients)
+        report_round("GET /fhir/Task/{id}", read, figures, "200", requests)
+
+
+# -- 5. Report -----------------------------------------------------------------------------
+
+
+def print_table(figures: Figures) -> None:
+    header = ("stage", "figure", "value", "goal / note")
+    widths = [max(len(str(r[i])) for r in [header, *figures.rows]) for i in range(4)]
+    line = "  ".join("-" * w for w in widths)
+    say("")
+    say("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    say(line)
+    for row in figures.rows:
+        say("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def timed(figures: Figures, stage: str, action: Callable[[], None]) -> None:
+    started = time.perf_counter()
+    action()
+    figures.add(stage, "stage wall time", f"{time.perf_counter() - started:.1f} s")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--bundles", type=int, default=10000, help="referral Bundles (N)")
+    parser.add_argument("--databases", default="sqlite,postgresql", help="comma-separated")
+    parser.add_argument("--api-requests", type=int, default=3000, help="POSTs, then as many GETs")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent API clients")
+    parser.add_argument(
+        "--api-process",
+        choices=("subprocess", "thread"),
+        default="subprocess",
+        help="run the API server in its own uvicorn process (default) or a thread of this one",
+    )
+    parser.add_argument("--skip-api", action="store_true", help="skip the API load stage")
+    parser.add_argument(
+        "--county-clients", type=int, default=450, help="size of the synthetic county"
+    )
+    args = parser.parse_args(argv)
+    if args.bundles < 1 or args.api_requests < 1 or args.clients < 1:
+        parser.error("--bundles, --api-requests and --clients must be at least 1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    databases = [d.strip() for d in args.databases.split(",") if d.strip()]
+    figures = Figures()
+    today = seoul_today()
+    keys = (generate_key(), generate_key())
+    vault = Vault.from_keys([keys[0]], keys[1])
+    overall = time.perf_counter()
+
+    started = time.perf_counter()
+    county = synthetic.build_county(args.county_clients)
+    bundles = make_bundles(county, args.bundles, today, SPEC_SEED)
+    size = statistics.mean(len(b.body) for b in bundles)
+    say(
+        f"bundles: {len(bundles)} over {len({b.hospital for b in bundles})} hospitals, "
+        f"unique identifiers, mean {size:.0f} bytes, made in {time.perf_counter() - started:.1f} s"
+    )
+    figures.add("bundles", "count", str(len(bundles)), f"mean {size:.0f} bytes")
+
+    timed(figures, "validation", lambda: bench_validation(bundles, today, figures))
+    with tempfile.TemporaryDirectory(prefix="care-bench-") as tmp:
+        workdir = Path(tmp)
+        for kind in databases:
+            timed(
+                figures,
+                kind,
+                lambda kind=kind: bench_database(  # type: ignore[misc]
+                    kind, workdir, vault, county, bundles, today, figures
+                ),
+            )
+        if not args.skip_api:
+            timed(
+                figures,
+                "api",
+                lambda: bench_api(
+                    workdir,
+                    keys,
+                    county,
+                    today,
+                    args.api_requests,
+                    args.clients,
+                    args.api_process,
+                    figures,
+                ),
+            )
+    figures.add("total", "wall time", f"{time.perf_counter() - overall:.1f} s")
+    print_table(figures)
+
+
+if __name__ == "__main__":
+    main()
