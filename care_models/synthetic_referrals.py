@@ -291,7 +291,7 @@ def referral_specs(
         specs.append(
             ReferralSpec(
                 hospital_code=hospital,
-                number=f"{hospital}-R{today:%y%m}{n + 1:05d}",
+                number=f"{hospital}-R{today:%y%m}{seed % 1000:03d}{n + 1:05d}",
                 person=person,
                 sex=sex,
                 admission=admission,
