@@ -15,6 +15,18 @@ from care_sim.serving import serve_app as serve
 __all__ = ["serve"]
 
 
+# The tables intake writes: a re-run must leave their row counts unchanged.
+INTAKE_TABLES = (
+    "referrals",
+    "referral_status_events",
+    "clients",
+    "cases",
+    "needs",
+    "visits",
+    "match_reviews",
+)
+
+
 def specs(count: int, seed: int = 7) -> list[sr.ReferralSpec]:
     return sr.referral_specs(synthetic.build_county(), count, today=seoul_today(), seed=seed)
 

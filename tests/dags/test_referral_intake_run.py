@@ -18,17 +18,9 @@ from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.referral_helpers import bundle_bytes, row_counts, specs
+from tests.referral_helpers import INTAKE_TABLES, bundle_bytes, row_counts, specs
 
-COUNTED = (
-    "referrals",
-    "referral_status_events",
-    "clients",
-    "cases",
-    "needs",
-    "visits",
-    "gate_results",
-)
+COUNTED = INTAKE_TABLES
 
 
 @pytest.fixture(scope="module")
