@@ -57,6 +57,13 @@ class DueContact:
     planned_service_id: int | None = None
     case_id: int | None = None
     fixed_visit_id: int | None = None  # an already booked visit the plan must keep
+    # The end of the whole due window, which may lie past the horizon: a contact that does
+    # not fit now but is due after the horizon is deferred to the next plan, not unplanned.
+    due_by: dt.date | None = None
+
+    @property
+    def deferrable(self) -> bool:
+        return self.due_by is not None and self.due_by > self.latest
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,632 @@
+"""Demand: the visits and calls due in a planning horizon, as :class:`DueContact`s.
+
+Two sources of demand (DOMAIN.md section 3):
+
+- every active :class:`PlannedService` of an active care plan, expanded by its cadence;
+- the monitoring cadence of the client's risk tier (at risk: a call every week and a
+  visit every month; caution: a call every month; interest: a call every other month;
+  closed: a visit every six months).
+
+Due windows are anchored on fixed calendar periods (months, ISO weeks, two-month
+blocks from January, quarters, half-years) or, for packages and one-off services, on
+the service's start date. A contact's key names its period and its number within the
+period, ``"<client code>:<service>:<mode>:<period label>:<n>"``, so expanding the same
+data again gives the same keys. Period labels: ``2026-11`` (month), ``2026-W48``
+(ISO week), ``2026-B6`` (November–December), ``2026-Q4``, ``2026-H2`` (half-year) and
+the start date (``2026-11-02``) for packages and one-off services.
+
+``contacts_per_period`` contacts of a period are spread over it: the period's days are
+cut into that many consecutive windows (2 a month: 1st–15th and 16th–end; a week is
+cut over Monday–Friday, the last window running to Sunday). ``twice_monthly`` is a
+monthly cadence of at least two contacts. A package spreads its contacts over its
+first weeks (:data:`PACKAGE_WEEKS`) from the start date; a one-off service is due in
+the :data:`ONCE_WINDOW_DAYS` from its start date.
+
+A contact is due when its window overlaps the horizon; earliest and latest are the
+window clipped to the horizon (a window that began before the horizon and is not yet
+met is due from the horizon's first day). Windows that ended before the horizon are
+not carried over. A Visit of the same client, service type and mode that is planned,
+booked or done on a day of the (unclipped) window satisfies the contact; each visit
+satisfies at most one contact. Urgent visits already booked (source referral or
+alert) inside the horizon come back as fixed contacts the router keeps.
+
+Everything is read in a handful of bulk queries, whatever the number of clients.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from care_models import vocab
+from care_models.errors import ValidationError
+from care_models.schema import CarePlan, Case, Client, PlannedService, Staff, Town, Visit
+from care_models.visits.model import SKILLS_BY_SERVICE, DueContact, Place
+
+COUNTING_STATUSES = ("planned", "booked", "done")  # visits that count against a cadence
+FIXED_STATUSES = ("planned", "booked")
+URGENT_SOURCES = ("referral", "alert")  # booked visits the router must keep
+PACKAGE_WEEKS = {"discharge_nursing": 4, "rehabilitation": 4, "nutrition": 4}
+DEFAULT_PACKAGE_WEEKS = 4
+ONCE_WINDOW_DAYS = 28
+CALL_MINUTES = 15
+MONITORING_VISIT_MINUTES = 40
+ROUTINE, HIGH, URGENT = 3, 2, 1
+
+# Risk tier -> (mode, calendar cadence, priority) of its monitoring contacts.
+TIER_MONITORING: dict[str, tuple[tuple[str, str, int], ...]] = {
+    "at_risk": (("phone", "weekly", ROUTINE), ("visit", "monthly", HIGH)),
+    "caution": (("phone", "monthly", ROUTINE),),
+    "interest": (("phone", "every_other_month", ROUTINE),),
+    "closed": (("visit", "every_six_months", ROUTINE),),
+}
+
+VISIT_PURPOSES = {
+    "home_doctor": "방문진료",
+    "home_nursing": "방문간호",
+    "discharge_nursing": "퇴원 후 방문간호",
+    "rehabilitation": "방문재활",
+    "nutrition": "방문영양",
+    "monitoring": "모니터링 방문",
+    "escort": "이동동행",
+    "first_assessment": "초기 방문평가",
+}
+PHONE_PURPOSES = {
+    "monitoring": "안부 전화",
+    "discharge_nursing": "퇴원 후 전화 상담",
+}
+
+# Calendar cadences: months per period (0: ISO week) and the period label.
+_MONTHS_PER_PERIOD = {
+    "weekly": 0,
+    "monthly": 1,
+    "twice_monthly": 1,
+    "every_other_month": 2,
+    "quarterly": 3,
+    "every_six_months": 6,
+}
+_LABEL_LETTER = {2: "B", 3: "Q", 6: "H"}
+ANCHORED_CADENCES = ("package", "once")
+
+Window = tuple[str, int, dt.date, dt.date]  # period label, number in period, first, last day
+
+
+def purpose_of(service_type: str, mode: str) -> str:
+    """The Korean purpose printed on a coordinator's sheet."""
+    visit = VISIT_PURPOSES.get(service_type, service_type)
+    if mode == "phone":
+        return PHONE_PURPOSES.get(service_type, f"{visit} 전화")
+    return visit
+
+
+# -- due windows (pure) --------------------------------------------------------------------
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _split(first: dt.date, last: dt.date, parts: int) -> list[tuple[dt.date, dt.date]]:
+    """Cut ``first..last`` into ``parts`` consecutive windows as even as whole days allow."""
+    days = (last - first).days + 1
+    windows = []
+    for i in range(parts):
+        start = first + dt.timedelta(days=i * days // parts)
+        end = first + dt.timedelta(days=(i + 1) * days // parts - 1)
+        windows.append((start, max(start, end)))
+    return windows
+
+
+def _calendar_periods(
+    cadence: str, first: dt.date, last: dt.date
+) -> list[tuple[str, dt.date, dt.date]]:
+    """The calendar periods of ``cadence`` that overlap ``first..last``."""
+    size = _MONTHS_PER_PERIOD[cadence]
+    periods = []
+    if size == 0:
+        monday = first - dt.timedelta(days=first.weekday())
+        while monday <= last:
+            iso = monday.isocalendar()
+            periods.append((f"{iso.year}-W{iso.week:02d}", monday, monday + dt.timedelta(days=6)))
+            monday += dt.timedelta(days=7)
+        return periods
+    start = dt.date(first.year, (first.month - 1) // size * size + 1, 1)
+    while start <= last:
+        end = _add_months(start, size) - dt.timedelta(days=1)
+        if size == 1:
+            label = f"{start.year}-{start.month:02d}"
+        else:
+            label = f"{start.year}-{_LABEL_LETTER[size]}{(start.month - 1) // size + 1}"
+        periods.append((label, start, end))
+        start = end + dt.timedelta(days=1)
+    return periods
+
+
+@lru_cache(maxsize=512)
+def _calendar_windows(
+    cadence: str, per_period: int, first: dt.date, last: dt.date
+) -> tuple[Window, ...]:
+    windows: list[Window] = []
+    for label, start, end in _calendar_periods(cadence, first, last):
+        if cadence == "weekly":  # spread over the working week; the last window runs to Sunday
+            parts = _split(start, start + dt.timedelta(days=4), per_period)
+            parts[-1] = (parts[-1][0], end)
+        else:
+            parts = _split(start, end, per_period)
+        for n, (ws, we) in enumerate(parts, start=1):
+            if ws <= last and we >= first:
+                windows.append((label, n, ws, we))
+    return tuple(windows)
+
+
+def cadence_windows(
+    cadence: str,
+    contacts_per_period: int,
+    horizon_start: dt.date,
+    horizon_end: dt.date,
+    start_date: dt.date | None = None,
+    end_date: dt.date | None = None,
+    package_weeks: int = DEFAULT_PACKAGE_WEEKS,
+) -> list[Window]:
+    """The due windows of a cadence that overlap the horizon, clipped to ``start..end``.
+
+    Returns ``(period label, number in period, first day, last day)``; the days are the
+    due window itself (not clipped to the horizon) so that visits before the horizon
+    can satisfy it. ``start_date`` is required for packages and one-off services.
+    """
+    if cadence not in vocab.CADENCES:
+        raise ValueError(f"unknown cadence {cadence!r}")
+    if contacts_per_period < 1:
+        raise ValueError("contacts_per_period must be at least 1")
+    if cadence in ANCHORED_CADENCES:
+        if start_date is None:
+            raise ValueError(f"a {cadence} cadence needs a start date")
+        days = package_weeks * 7 if cadence == "package" else ONCE_WINDOW_DAYS
+        span_end = start_date + dt.timedelta(days=days - 1)
+        if end_date is not None:
+            span_end = min(span_end, end_date)
+        if span_end < start_date:
+            return []
+        label = start_date.isoformat()
+        if cadence == "package":
+            parts = _split(start_date, span_end, contacts_per_period)
+        else:  # every contact of a one-off service is due in the same window
+            parts = [(start_date, span_end)] * contacts_per_period
+        raw = [(label, n, ws, we) for n, (ws, we) in enumerate(parts, start=1)]
+    else:
+        per_period = (
+            max(2, contacts_per_period) if cadence == "twice_monthly" else contacts_per_period
+        )
+        raw = list(_calendar_windows(cadence, per_period, horizon_start, horizon_end))
+    windows = []
+    for label, n, ws, we in raw:
+        if start_date is not None and ws < start_date:
+            ws = start_date
+        if end_date is not None and we > end_date:
+            we = end_date
+        if ws <= we and ws <= horizon_end and we >= horizon_start:
+            windows.append((label, n, ws, we))
+    return windows
+
+
+# -- expansion -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Due:
+    key: str
+    client_id: int
+    service_type: str
+    mode: str
+    first: dt.date  # the due window, not clipped to the horizon
+    last: dt.date
+    duration_min: int
+    priority: int
+    planned_service_id: int | None
+    case_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _ClientRow:
+    id: int
+    code: str
+    town_id: int | None
+    latitude: float | None
+    longitude: float | None
+    risk_tier: str
+    window_start: dt.time | None
+    window_end: dt.time | None
+    usual_staff_id: int | None
+
+
+_PlaceOf = Callable[[_ClientRow, bool], tuple[str, Place]]
+
+
+def _check_horizon(horizon_start: dt.date, horizon_end: dt.date) -> None:
+    if horizon_end < horizon_start:
+        raise ValidationError(
+            "horizon_end",
+            "the horizon must not end before it starts",
+            f"{horizon_start.isoformat()}..{horizon_end.isoformat()}",
+        )
+
+
+def _clients(session: Session) -> dict[int, _ClientRow]:
+    rows = session.execute(
+        select(
+            Client.id,
+            Client.code,
+            Client.town_id,
+            Client.latitude,
+            Client.longitude,
+            Client.risk_tier,
+            Client.preferred_window_start,
+            Client.preferred_window_end,
+            Client.usual_staff_id,
+        )
+    ).all()
+    return {row[0]: _ClientRow(*row) for row in rows}
+
+
+def _plan_services(session: Session, horizon_start: dt.date, horizon_end: dt.date) -> list[_Due]:
+    """Due windows of the active services of active care plans (newest plan first on a tie)."""
+    rows = session.execute(
+        select(
+            PlannedService.id,
+            PlannedService.service_type,
+            PlannedService.cadence,
+            PlannedService.contacts_per_period,
+            PlannedService.mode,
+            PlannedService.duration_min,
+            PlannedService.start_date,
+            PlannedService.end_date,
+            CarePlan.client_id,
+            CarePlan.case_id,
+            CarePlan.valid_from,
+            CarePlan.valid_to,
+            Client.code,
+        )
+        .join(CarePlan, CarePlan.id == PlannedService.care_plan_id)
+        .join(Client, Client.id == CarePlan.client_id)
+        .where(
+            CarePlan.status == "active",
+            CarePlan.valid_from <= horizon_end,
+            or_(CarePlan.valid_to.is_(None), CarePlan.valid_to >= horizon_start),
+            PlannedService.start_date <= horizon_end,
+            or_(PlannedService.end_date.is_(None), PlannedService.end_date >= horizon_start),
+        )
+        .order_by(CarePlan.client_id, CarePlan.version.desc(), PlannedService.id)
+    ).all()
+    due: list[_Due] = []
+    for (
+        ps_id,
+        service_type,
+        cadence,
+        per_period,
+        mode,
+        duration,
+        start,
+        end,
+        client_id,
+        case_id,
+        valid_from,
+        valid_to,
+        code,
+    ) in rows:
+        record = f"planned service {ps_id}"
+        if cadence not in vocab.CADENCES:
+            raise ValidationError(
+                "planned_services.cadence",
+                f"unknown cadence {cadence!r} (known: {', '.join(vocab.CADENCES)})",
+                record,
+            )
+        if service_type not in SKILLS_BY_SERVICE:
+            raise ValidationError(
+                "planned_services.service_type", f"unknown service type {service_type!r}", record
+            )
+        if mode not in vocab.CONTACT_MODES:
+            raise ValidationError("planned_services.mode", f"unknown contact mode {mode!r}", record)
+        if not per_period or per_period < 1:
+            raise ValidationError(
+                "planned_services.contacts_per_period",
+                f"contacts per period must be at least 1, not {per_period!r}",
+                record,
+            )
+        if not duration or duration < 1:
+            raise ValidationError(
+                "planned_services.duration_min",
+                f"duration must be positive, not {duration!r}",
+                record,
+            )
+        windows = cadence_windows(
+            cadence,
+            per_period,
+            horizon_start,
+            horizon_end,
+            start,
+            end,
+            PACKAGE_WEEKS.get(service_type, DEFAULT_PACKAGE_WEEKS),
+        )
+        priority = HIGH if service_type == "discharge_nursing" else ROUTINE
+        for label, n, first, last in windows:
+            # The care plan's validity bounds the service too (the package keeps its anchor).
+            first = max(first, valid_from)
+            if valid_to is not None:
+                last = min(last, valid_to)
+            if first > last or first > horizon_end or last < horizon_start:
+                continue
+            due.append(
+                _Due(
+                    f"{code}:{service_type}:{mode}:{label}:{n}",
+                    client_id,
+                    service_type,
+                    mode,
+                    first,
+                    last,
+                    duration,
+                    priority,
+                    ps_id,
+                    case_id,
+                )
+            )
+    return due
+
+
+def _open_cases(session: Session) -> dict[int, int]:
+    """The newest case still open of each client (monitoring contacts refer to it)."""
+    rows = session.execute(
+        select(Case.client_id, func.max(Case.id))
+        .where(Case.status != "closed")
+        .group_by(Case.client_id)
+    ).all()
+    return {client_id: case_id for client_id, case_id in rows}
+
+
+def _monitoring(
+    clients: Iterable[_ClientRow],
+    open_cases: dict[int, int],
+    horizon_start: dt.date,
+    horizon_end: dt.date,
+) -> list[_Due]:
+    due: list[_Due] = []
+    for client in clients:
+        contacts = TIER_MONITORING.get(client.risk_tier)
+        if contacts is None:
+            raise ValidationError(
+                "clients.risk_tier",
+                f"unknown risk tier {client.risk_tier!r} (known: {', '.join(vocab.RISK_TIERS)})",
+                client.code,
+            )
+        for mode, cadence, priority in contacts:
+            duration = CALL_MINUTES if mode == "phone" else MONITORING_VISIT_MINUTES
+            for label, n, first, last in _calendar_windows(cadence, 1, horizon_start, horizon_end):
+                due.append(
+                    _Due(
+                        f"{client.code}:monitoring:{mode}:{label}:{n}",
+                        client.id,
+                        "monitoring",
+                        mode,
+                        first,
+                        last,
+                        duration,
+                        priority,
+                        None,
+                        open_cases.get(client.id),
+                    )
+                )
+    return due
+
+
+def _remove_satisfied(session: Session, due: dict[str, _Due]) -> None:
+    """Drop the contacts a planned, booked or done visit already meets (one visit, one contact)."""
+    if not due:
+        return
+    first = min(d.first for d in due.values())
+    last = max(d.last for d in due.values())
+    groups: dict[tuple[int, str, str], list[_Due]] = defaultdict(list)
+    for d in due.values():
+        groups[(d.client_id, d.service_type, d.mode)].append(d)
+    rows = session.execute(
+        select(Visit.client_id, Visit.service_type, Visit.mode, Visit.visit_date)
+        .where(
+            Visit.status.in_(COUNTING_STATUSES),
+            Visit.visit_date >= first,
+            Visit.visit_date <= last,
+        )
+        .order_by(Visit.visit_date, Visit.id)
+    ).all()
+    for client_id, service_type, mode, day in rows:
+        group = groups.get((client_id, service_type, mode))
+        if not group:
+            continue
+        # Earliest-ending open window first: the greedy that meets the most contacts.
+        candidates = [d for d in group if d.first <= day <= d.last]
+        if candidates:
+            met = min(candidates, key=lambda d: (d.last, d.first, d.key))
+            group.remove(met)
+            del due[met.key]
+
+
+def expand_demand(
+    session: Session, horizon_start: dt.date, horizon_end: dt.date
+) -> list[DueContact]:
+    """Every visit and call due between ``horizon_start`` and ``horizon_end`` (inclusive).
+
+    Sorted by key; the same data always gives the same contacts. Raises
+    :class:`ValidationError` naming the record for a client with visits due but no
+    home coordinates (or no town), and for a planned service with an unknown cadence,
+    service type or mode.
+    """
+    _check_horizon(horizon_start, horizon_end)
+    clients = _clients(session)
+    towns = {
+        row[0]: (row[1], Place(row[2], row[3]))
+        for row in session.execute(select(Town.id, Town.code, Town.latitude, Town.longitude))
+    }
+    staff_codes = {row[0]: row[1] for row in session.execute(select(Staff.id, Staff.code))}
+
+    due: dict[str, _Due] = {}
+    for d in _plan_services(session, horizon_start, horizon_end):
+        due.setdefault(d.key, d)
+    ordered = sorted(clients.values(), key=lambda c: c.code)
+    for d in _monitoring(ordered, _open_cases(session), horizon_start, horizon_end):
+        due.setdefault(d.key, d)  # a care plan's own monitoring service wins
+    _remove_satisfied(session, due)
+
+    contacts: list[DueContact] = []
+    places: dict[int, Place] = {}
+    with_visits = {d.client_id for d in due.values() if d.mode == "visit"}
+
+    def place_of(client: _ClientRow, visit: bool) -> tuple[str, Place]:
+        town = towns.get(client.town_id) if client.town_id is not None else None
+        if town is None:
+            raise ValidationError(
+                "clients.town_id", "a client with contacts due needs a town", client.code
+            )
+        if client.latitude is None or client.longitude is None:
+            if visit:
+                raise ValidationError(
+                    "clients.latitude",
+                    "a client with visits due needs home coordinates",
+                    client.code,
+                )
+            return town[0], town[1]  # a call needs no travel: the town office stands in
+        place = places.get(client.id)
+        if place is None:
+            place = places[client.id] = Place(client.latitude, client.longitude)
+        return town[0], place
+
+    for d in sorted(due.values(), key=lambda d: d.key):
+        client = clients[d.client_id]
+        town_code, place = place_of(client, d.client_id in with_visits)
+        visit = d.mode == "visit"
+        contacts.append(
+            DueContact(
+                key=d.key,
+                client_id=client.id,
+                client_code=client.code,
+                town_code=town_code,
+                place=place,
+                service_type=d.service_type,
+                mode=d.mode,
+                skill=SKILLS_BY_SERVICE[d.service_type],
+                duration_min=d.duration_min,
+                earliest=max(d.first, horizon_start),
+                latest=min(d.last, horizon_end),
+                due_by=d.last,
+                purpose=purpose_of(d.service_type, d.mode),
+                window_start=client.window_start if visit else None,
+                window_end=client.window_end if visit else None,
+                usual_staff_code=staff_codes.get(client.usual_staff_id)
+                if client.usual_staff_id is not None
+                else None,
+                priority=d.priority,
+                planned_service_id=d.planned_service_id,
+                case_id=d.case_id,
+            )
+        )
+    contacts.extend(_fixed(session, clients, staff_codes, place_of, horizon_start, horizon_end))
+    return contacts
+
+
+def _fixed(
+    session: Session,
+    clients: dict[int, _ClientRow],
+    staff_codes: dict[int, str],
+    place_of: _PlaceOf,
+    horizon_start: dt.date,
+    horizon_end: dt.date,
+) -> list[DueContact]:
+    """Urgent visits already booked in the horizon: the router keeps them on their day."""
+    rows = session.execute(
+        select(
+            Visit.id,
+            Visit.client_id,
+            Visit.service_type,
+            Visit.mode,
+            Visit.visit_date,
+            Visit.duration_min,
+            Visit.purpose,
+            Visit.case_id,
+            Visit.planned_service_id,
+            Visit.staff_id,
+        )
+        .where(
+            Visit.status.in_(FIXED_STATUSES),
+            Visit.source.in_(URGENT_SOURCES),
+            Visit.visit_date >= horizon_start,
+            Visit.visit_date <= horizon_end,
+        )
+        .order_by(Visit.visit_date, Visit.id)
+    ).all()
+    fixed = []
+    for (
+        visit_id,
+        client_id,
+        service_type,
+        mode,
+        day,
+        duration,
+        purpose,
+        case_id,
+        ps_id,
+        staff,
+    ) in rows:
+        client = clients[client_id]
+        skill = SKILLS_BY_SERVICE.get(service_type)
+        if skill is None:
+            raise ValidationError(
+                "visits.service_type", f"unknown service type {service_type!r}", f"visit {visit_id}"
+            )
+        town_code, place = place_of(client, mode == "visit")
+        usual = staff if staff is not None else client.usual_staff_id
+        fixed.append(
+            DueContact(
+                key=f"{client.code}:{service_type}:{mode}:{day.isoformat()}:v{visit_id}",
+                client_id=client.id,
+                client_code=client.code,
+                town_code=town_code,
+                place=place,
+                service_type=service_type,
+                mode=mode,
+                skill=skill,
+                duration_min=duration,
+                earliest=day,
+                latest=day,
+                purpose=purpose or purpose_of(service_type, mode),
+                window_start=client.window_start if mode == "visit" else None,
+                window_end=client.window_end if mode == "visit" else None,
+                usual_staff_code=staff_codes.get(usual) if usual is not None else None,
+                priority=URGENT,
+                planned_service_id=ps_id,
+                case_id=case_id,
+                fixed_visit_id=visit_id,
+            )
+        )
+    return fixed
+
+
+def outlook(session: Session, month_start: dt.date) -> dict[str, int]:
+    """Due contacts per skill in the calendar month of ``month_start`` (every skill listed)."""
+    first = month_start.replace(day=1)
+    last = _add_months(first, 1) - dt.timedelta(days=1)
+    counts = dict.fromkeys(vocab.SKILLS, 0)
+    for contact in expand_demand(session, first, last):
+        counts[contact.skill] = counts.get(contact.skill, 0) + 1
+    return counts
+
+
+__all__ = [
+    "TIER_MONITORING",
+    "cadence_windows",
+    "expand_demand",
+    "outlook",
+    "purpose_of",
+]
