@@ -1,0 +1,126 @@
+"""Record a published plan in the care database, idempotently.
+
+A plan is identified by its horizon and a hash of its inputs (the due contacts and
+the coordinators): recording the same plan again changes nothing. A new plan for
+the same horizon is a new revision: planned visits move to their new day, time and
+coordinator (by contact key), planned visits that are no longer in the plan are
+cancelled, and visits already done or booked by another source are never touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from care_models.schema import Staff, UnplannedContact, Visit, VisitPlan
+from care_models.visits.model import Coordinator, DueContact, Plan
+from care_models.workdays import SEOUL
+
+
+def input_hash(contacts: Iterable[DueContact], coordinators: Iterable[Coordinator]) -> str:
+    """A fingerprint of what the plan was computed from (same inputs, same plan)."""
+    payload = {
+        "contacts": sorted((asdict(c) for c in contacts), key=lambda c: c["key"]),
+        "coordinators": sorted((asdict(c) for c in coordinators), key=lambda c: c["code"]),
+    }
+    return hashlib.sha256(json.dumps(payload, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def find_plan(session: Session, plan: Plan, digest: str) -> VisitPlan | None:
+    return session.scalars(
+        select(VisitPlan).where(
+            VisitPlan.horizon_start == plan.horizon_start,
+            VisitPlan.horizon_end == plan.horizon_end,
+            VisitPlan.input_hash == digest,
+        )
+    ).first()
+
+
+def record_plan(session: Session, plan: Plan, digest: str) -> tuple[VisitPlan, bool]:
+    """Store the plan; returns (the plan row, whether anything was written)."""
+    existing = find_plan(session, plan, digest)
+    if existing is not None:
+        return existing, False
+    revision = (
+        session.scalar(
+            select(func.max(VisitPlan.revision)).where(
+                VisitPlan.horizon_start == plan.horizon_start,
+                VisitPlan.horizon_end == plan.horizon_end,
+            )
+        )
+        or 0
+    ) + 1
+    km = plan.km_by_staff()
+    row = VisitPlan(
+        horizon_start=plan.horizon_start,
+        horizon_end=plan.horizon_end,
+        revision=revision,
+        input_hash=digest,
+        total_km=round(sum(km.values()), 1),
+        summary={
+            "stops": len(plan.stops),
+            "unplanned": len(plan.unplanned),
+            "km_by_staff": {k: round(v, 1) for k, v in sorted(km.items())},
+        },
+    )
+    session.add(row)
+    session.flush()
+    staff_ids = dict(session.execute(select(Staff.code, Staff.id)).tuples().all())
+    visits = {
+        v.natural_key: v
+        for v in session.scalars(
+            select(Visit).where(
+                Visit.visit_date >= plan.horizon_start, Visit.visit_date <= plan.horizon_end
+            )
+        )
+    }
+    kept: set[str] = set()
+    for stop in plan.stops:
+        kept.add(stop.contact_key)
+        start = dt.datetime.combine(stop.day, stop.start, SEOUL).astimezone(dt.UTC)
+        visit = visits.get(stop.contact_key)
+        if visit is None:
+            visit = Visit(
+                natural_key=stop.contact_key,
+                client_id=stop.client_id,
+                source="plan",
+                status="planned",
+            )
+            session.add(visit)
+        elif visit.status not in ("planned", "booked"):
+            continue  # done, missed or cancelled visits are history
+        visit.staff_id = staff_ids[stop.staff_code]
+        visit.service_type, visit.mode, visit.purpose = stop.service_type, stop.mode, stop.purpose
+        visit.visit_date, visit.start_at = stop.day, start
+        visit.duration_min, visit.sequence = stop.duration_min, stop.sequence
+        visit.travel_km, visit.visit_plan_id = stop.travel_km, row.id
+    for key, visit in visits.items():
+        if key not in kept and visit.source == "plan" and visit.status == "planned":
+            visit.status = "cancelled"
+    for item in plan.unplanned:
+        session.add(
+            UnplannedContact(
+                visit_plan_id=row.id,
+                contact_key=item.contact_key,
+                client_id=_client_id(session, item.client_code),
+                service_type=item.service_type,
+                reason=item.reason,
+            )
+        )
+    session.flush()
+    return row, True
+
+
+def _client_id(session: Session, client_code: str) -> int:
+    from care_models.schema import Client
+
+    client_id = session.scalar(select(Client.id).where(Client.code == client_code))
+    if client_id is None:
+        raise LookupError(f"client {client_code} does not exist")
+    return client_id
