@@ -42,8 +42,15 @@ def find_plan(session: Session, plan: Plan, digest: str) -> VisitPlan | None:
     ).first()
 
 
-def record_plan(session: Session, plan: Plan, digest: str) -> tuple[VisitPlan, bool]:
-    """Store the plan; returns (the plan row, whether anything was written)."""
+def record_plan(
+    session: Session, plan: Plan, contacts: Iterable[DueContact], digest: str
+) -> tuple[VisitPlan, bool]:
+    """Store the plan; returns (the plan row, whether anything was written).
+
+    A contact that is an already booked visit (an urgent visit from a referral or an
+    alert) updates that visit, which keeps its own key and source.
+    """
+    booked = {c.key: c.fixed_visit_id for c in contacts if c.fixed_visit_id is not None}
     existing = find_plan(session, plan, digest)
     if existing is not None:
         return existing, False
@@ -84,7 +91,8 @@ def record_plan(session: Session, plan: Plan, digest: str) -> tuple[VisitPlan, b
     for stop in plan.stops:
         kept.add(stop.contact_key)
         start = dt.datetime.combine(stop.day, stop.start, SEOUL).astimezone(dt.UTC)
-        visit = visits.get(stop.contact_key)
+        fixed_id = booked.get(stop.contact_key)
+        visit = session.get(Visit, fixed_id) if fixed_id else visits.get(stop.contact_key)
         if visit is None:
             visit = Visit(
                 natural_key=stop.contact_key,
