@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from care_models.schema import Staff, UnplannedContact, Visit, VisitPlan
 from care_models.visits.model import Coordinator, DueContact, Plan
+from care_models.visits.planning import plan_to_rows
 from care_models.workdays import SEOUL
 
 
@@ -74,6 +75,7 @@ def record_plan(
             "stops": len(plan.stops),
             "unplanned": len(plan.unplanned),
             "km_by_staff": {k: round(v, 1) for k, v in sorted(km.items())},
+            "plan": plan_to_rows(plan),  # codes, days and times: re-runs publish this again
         },
     )
     session.add(row)

@@ -1,0 +1,125 @@
+"""Orchestration of home-visit planning, shared by the DAG, the demo and the benchmark.
+
+- :func:`partitions` splits demand into independent problems, one per serving town
+  team: a contact goes to its own town's team when someone there has the skill,
+  otherwise to the nearest town whose team has it (the county's one doctor serves
+  every town). No coordinator appears in two partitions, so partitions can be
+  solved in parallel without double-booking anyone.
+- :func:`plan_to_rows` / :func:`plan_from_rows` move a plan through XCom as plain
+  dicts (codes, dates and times only: no personal data).
+- :func:`stored_plan` rebuilds a recorded plan, so a re-run with the same inputs
+  publishes the same plan instead of solving again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
+
+from care_models.schema import VisitPlan
+from care_models.visits.model import Coordinator, DueContact, Plan, PlannedStop, Unplanned
+
+
+def _distance(a: Coordinator, town_place: tuple[float, float]) -> float:
+    return (a.office.latitude - town_place[0]) ** 2 + (a.office.longitude - town_place[1]) ** 2
+
+
+def serving_town(contact: DueContact, coordinators: Iterable[Coordinator]) -> str | None:
+    """The town whose team serves this contact (None: nobody has the skill)."""
+    able = [c for c in coordinators if contact.skill in c.skills]
+    if not able:
+        return None
+    local = [c for c in able if c.town_code == contact.town_code]
+    if local:
+        return contact.town_code
+    place = (contact.place.latitude, contact.place.longitude)
+    return min(able, key=lambda c: (_distance(c, place), c.code)).town_code
+
+
+def partitions(
+    contacts: Iterable[DueContact],
+    coordinators: list[Coordinator],
+) -> tuple[dict[str, list[DueContact]], list[Unplanned]]:
+    """Contacts per serving town, and those no coordinator has the skill for."""
+    by_town: dict[str, list[DueContact]] = defaultdict(list)
+    nobody: list[Unplanned] = []
+    for contact in contacts:
+        town = serving_town(contact, coordinators)
+        if town is None:
+            nobody.append(
+                Unplanned(
+                    contact.key,
+                    contact.client_code,
+                    contact.service_type,
+                    f"no coordinator has the skill '{contact.skill}'",
+                )
+            )
+        else:
+            by_town[town].append(contact)
+    return dict(sorted(by_town.items())), nobody
+
+
+def team(coordinators: Iterable[Coordinator], town_code: str) -> list[Coordinator]:
+    return [c for c in coordinators if c.town_code == town_code]
+
+
+# -- XCom-safe rows ----------------------------------------------------------------------
+
+
+def plan_to_rows(plan: Plan) -> dict[str, Any]:
+    return {
+        "horizon": [plan.horizon_start.isoformat(), plan.horizon_end.isoformat()],
+        "stops": [
+            {**asdict(s), "day": s.day.isoformat(), "start": s.start.isoformat()}
+            for s in plan.stops
+        ],
+        "unplanned": [asdict(u) for u in plan.unplanned],
+        "return_km": [
+            [staff, day.isoformat(), km] for (staff, day), km in sorted(plan.return_km.items())
+        ],
+    }
+
+
+def plan_from_rows(rows: dict[str, Any]) -> Plan:
+    start, end = (dt.date.fromisoformat(d) for d in rows["horizon"])
+    return Plan(
+        horizon_start=start,
+        horizon_end=end,
+        stops=[
+            PlannedStop(
+                **{
+                    **s,
+                    "day": dt.date.fromisoformat(s["day"]),
+                    "start": dt.time.fromisoformat(s["start"]),
+                }
+            )
+            for s in rows["stops"]
+        ],
+        unplanned=[Unplanned(**u) for u in rows["unplanned"]],
+        return_km={(staff, dt.date.fromisoformat(day)): km for staff, day, km in rows["return_km"]},
+    )
+
+
+def merge(
+    horizon: tuple[dt.date, dt.date], parts: Iterable[Plan], unplanned: Iterable[Unplanned] = ()
+) -> Plan:
+    plan = Plan(horizon[0], horizon[1])
+    for part in parts:
+        plan.stops.extend(part.stops)
+        plan.unplanned.extend(part.unplanned)
+        plan.return_km.update(part.return_km)
+    plan.unplanned.extend(unplanned)
+    plan.stops.sort(key=lambda s: (s.staff_code, s.day, s.sequence))
+    plan.unplanned.sort(key=lambda u: u.contact_key)
+    return plan
+
+
+# -- a recorded plan ---------------------------------------------------------------------------
+
+
+def stored_plan(row: VisitPlan) -> Plan:
+    """The plan as recorded (for an identical re-run, or to replan with minimal change)."""
+    return plan_from_rows(row.summary["plan"])
