@@ -80,7 +80,7 @@ def record_plan(
     )
     session.add(row)
     session.flush()
-    staff_ids = dict(session.execute(select(Staff.code, Staff.id)).tuples().all())
+    staff_ids = {code: staff_id for code, staff_id in session.execute(select(Staff.code, Staff.id))}
     visits = {
         v.natural_key: v
         for v in session.scalars(
