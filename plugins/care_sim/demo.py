@@ -43,6 +43,8 @@ PULL_HOSPITAL = "H-CJ-UNI"
 NEW_REFERRALS = 44  # plus one from outside the county and one uncertain identity
 RESUBMISSIONS = 6
 PULLED = 2
+# The demo plans two weeks; the weekly schedule plans one.
+DAG_CONF = {"home_visit_planning": {"horizon_days": 14}}
 
 
 @dataclass
@@ -201,6 +203,38 @@ def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, i
     return out, [(*key, n) for key, n in sorted(per_day.items())]
 
 
+def print_visit_plan(settings: Settings) -> None:
+    """Per coordinator: visits, calls, kilometres, files written; unplanned and why."""
+    from care_models.schema import UnplannedContact, VisitPlan
+
+    engine = engine_from_settings(settings)
+    with engine.connect() as connection:
+        plan = connection.execute(select(VisitPlan).order_by(VisitPlan.id.desc())).first()
+        if plan is None:
+            engine.dispose()
+            return
+        reasons = connection.execute(
+            select(UnplannedContact.reason).where(UnplannedContact.visit_plan_id == plan.id)
+        ).all()
+    engine.dispose()
+    stops = plan.summary["plan"]["stops"]
+    folder = settings.output_dir / "visits" / plan.horizon_start.isoformat()
+    print(
+        f"==> home visits {plan.horizon_start}..{plan.horizon_end} (revision {plan.revision}, "
+        f"{len(stops)} planned, {plan.total_km} km in all): {folder}"
+    )
+    for code, km in plan.summary["km_by_staff"].items():
+        mine = [s for s in stops if s["staff_code"] == code]
+        visits = sum(s["mode"] == "visit" for s in mine)
+        files = len(list((folder / code).glob("*"))) if (folder / code).is_dir() else 0
+        print(f"      {code}: {visits} visits, {len(mine) - visits} calls, {km} km, {files} files")
+    grouped = Counter(reason.split(" between ")[0].split(":")[0] for (reason,) in reasons)
+    print(f"    unplanned contacts: {len(reasons)}")
+    for reason, n in grouped.most_common(6):
+        print(f"      {n} x {reason}")
+    print(f"    team overview: {folder / 'team_overview.html'}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     dag_ids = list(argv if argv is not None else sys.argv[1:])
     settings = load_settings()
@@ -241,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for day, staff, town, n in first_visits[:12]:
         print(f"      {day} {staff} ({town}): {n}")
     print(f"    every referral's answer: {out / 'referrals.csv'}")
+    print_visit_plan(settings)
     return 0
 
 
