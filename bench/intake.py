@@ -259,16 +259,29 @@ def dag_intake(
             rejected.setdefault(int(key), []).extend(rules)
     timings["gate_gx"] = time.perf_counter() - started
     timings["gate"] = timings["gate_rows"] + timings["gate_gx"]
+    if ids:
+        say(
+            f"{label}: gate    {timings['gate']:7.1f} s {rate(len(ids), timings['gate']):8.1f} "
+            f"bundles/s (rows {timings['gate_rows']:.1f} s, GX {timings['gate_gx']:.1f} s; "
+            f"{len(rejected)} referrals quarantined)"
+        )
     started = time.perf_counter()
     # The DAG hands run_intake every id at once; slices of them do the same work (one
     # transaction per referral) and let a long run show its progress.
     summary = IntakeSummary()
     progress = Progress(f"{label}: intake", len(ids))
+    slice_rates = []
     for start in range(0, len(ids), INTAKE_SLICE):
+        part_started = time.perf_counter()
         part = run_intake(factory, vault, ids[start : start + INTAKE_SLICE], rejected, today)
+        slice_rates.append(len(part.outcomes) / (time.perf_counter() - part_started))
         summary.outcomes.extend(part.outcomes)
         progress.update(min(len(ids), start + INTAKE_SLICE))
     timings["intake"] = time.perf_counter() - started
+    if len(slice_rates) >= 4:  # does intake slow down as the batch goes on?
+        tenth = max(1, len(slice_rates) // 10)
+        timings["intake_first_rate"] = statistics.mean(slice_rates[:tenth])
+        timings["intake_last_rate"] = statistics.mean(slice_rates[-tenth:])
     return summary
 
 
@@ -308,13 +321,15 @@ def bench_database(
             say(f"{kind}: submit  {submit_s:7.1f} s {rate(count, submit_s):8.1f} bundles/s")
             timings: dict[str, float] = {}
             summary = dag_intake(engine, vault, today, timings, kind)
-            say(
-                f"{kind}: gate    {timings['gate']:7.1f} s {rate(count, timings['gate']):8.1f} "
-                f"bundles/s (rows {timings['gate_rows']:.1f} s, GX {timings['gate_gx']:.1f} s)"
-            )
+            drift = ""
+            if "intake_first_rate" in timings:
+                drift = (
+                    f" (first tenth {timings['intake_first_rate']:.1f}/s, "
+                    f"last tenth {timings['intake_last_rate']:.1f}/s)"
+                )
             say(
                 f"{kind}: intake  {timings['intake']:7.1f} s "
-                f"{rate(count, timings['intake']):8.1f} bundles/s"
+                f"{rate(count, timings['intake']):8.1f} bundles/s{drift}"
             )
             total = submit_s + timings["gate"] + timings["intake"]
             say(f"{kind}: end-to-end {total:7.1f} s {rate(count, total):8.1f} bundles/s")
@@ -340,6 +355,12 @@ def bench_database(
     figures.add(
         kind, "intake", f"{rate(count, timings['intake']):.1f}/s", f"{timings['intake']:.1f} s"
     )
+    if "intake_first_rate" in timings:
+        figures.add(
+            kind,
+            "intake first/last tenth",
+            f"{timings['intake_first_rate']:.1f}/s / {timings['intake_last_rate']:.1f}/s",
+        )
     figures.add(kind, "end-to-end", f"{rate(count, total):.1f}/s", f"{total:.1f} s")
     figures.add(
         kind,
