@@ -64,7 +64,9 @@ def home_visit_planning() -> None:
         from care_models.workdays import seoul_today
         from care_tasks.visits import gate_demand, horizon
 
-        days = int(get_current_context()["params"]["horizon_days"])
+        context = get_current_context()
+        run_conf = getattr(context.get("dag_run"), "conf", None) or {}
+        days = int(run_conf.get("horizon_days") or context["params"]["horizon_days"])
         start, end = horizon(seoul_today(), days)
         return gate_demand(start.isoformat(), end.isoformat(), run_key=run_id)
 

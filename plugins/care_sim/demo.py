@@ -86,7 +86,9 @@ def _invalid_bundles(spec: sr.ReferralSpec) -> list[tuple[str, bytes]]:
 def _special_cases(county: synthetic.County, specs: list[sr.ReferralSpec]) -> list[sr.ReferralSpec]:
     """A resident of another city (rejected at intake) and a known client whose phone
     changed and who came without a registration number (held for identity review)."""
-    moved = replace(specs[1].person, address="충청북도 청주시 상당구 용암동 1234", rrn=None)
+    moved = replace(
+        specs[1].person, name="남궁외순", address="충청북도 청주시 상당구 용암동 1234", rrn=None
+    )
     known = county.clients[17].person
     uncertain = replace(known, phone="010-9999-0000", rrn=None)
     return [
