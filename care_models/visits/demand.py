@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from care_models import vocab
@@ -424,8 +424,12 @@ def _monitoring(
     return due
 
 
-def _remove_satisfied(session: Session, due: dict[str, _Due]) -> None:
-    """Drop the contacts a planned, booked or done visit already meets (one visit, one contact)."""
+def _remove_satisfied(session: Session, due: dict[str, _Due], horizon_start: dt.date) -> None:
+    """Drop the contacts a planned, booked or done visit already meets (one visit, one contact).
+
+    Visits an earlier plan placed inside this horizon do not count: this plan replaces
+    them (otherwise re-planning would see its own output as demand already met).
+    """
     if not due:
         return
     first = min(d.first for d in due.values())
@@ -439,6 +443,9 @@ def _remove_satisfied(session: Session, due: dict[str, _Due]) -> None:
             Visit.status.in_(COUNTING_STATUSES),
             Visit.visit_date >= first,
             Visit.visit_date <= last,
+            ~and_(
+                Visit.source == "plan", Visit.status == "planned", Visit.visit_date >= horizon_start
+            ),
         )
         .order_by(Visit.visit_date, Visit.id)
     ).all()
@@ -478,7 +485,7 @@ def expand_demand(
     ordered = sorted(clients.values(), key=lambda c: c.code)
     for d in _monitoring(ordered, _open_cases(session), horizon_start, horizon_end):
         due.setdefault(d.key, d)  # a care plan's own monitoring service wins
-    _remove_satisfied(session, due)
+    _remove_satisfied(session, due, horizon_start)
 
     contacts: list[DueContact] = []
     places: dict[int, Place] = {}

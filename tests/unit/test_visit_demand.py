@@ -494,8 +494,10 @@ def test_done_and_booked_visits_satisfy_their_contacts(session: Session, county:
     before = set(by_key(expand_demand(session, START, END)))
     county.visit(at_risk, "home_nursing", "visit", D(2026, 11, 18))  # done before the horizon
     county.visit(at_risk, "monitoring", "phone", D(2026, 11, 24), status="booked")
-    county.visit(at_risk, "monitoring", "visit", D(2026, 12, 2), status="planned")
-    # these do not count: wrong status, another mode, another client's window
+    county.visit(at_risk, "monitoring", "visit", D(2026, 12, 2), status="planned", source="manual")
+    # these do not count: wrong status, another mode, another client's window, and a visit
+    # an earlier plan placed in this horizon (the new plan replaces it)
+    county.visit(at_risk, "monitoring", "phone", D(2026, 12, 1), status="planned", source="plan")
     county.visit(at_risk, "home_nursing", "visit", D(2026, 12, 3), status="cancelled")
     county.visit(at_risk, "home_nursing", "visit", D(2026, 12, 4), status="missed")
     county.visit(at_risk, "monitoring", "visit", D(2026, 11, 30), status="cancelled")
