@@ -47,32 +47,29 @@ class Booking:
     late: bool
 
 
-def _on_leave(session: Session, staff_id: int, day: dt.date) -> bool:
-    leave = session.scalar(
-        select(func.count())
-        .select_from(StaffLeave)
-        .where(
-            StaffLeave.staff_id == staff_id,
-            StaffLeave.start_date <= day,
-            StaffLeave.end_date >= day,
-        )
-    )
-    return bool(leave)
-
-
-def _visits_on(session: Session, staff_id: int, day: dt.date) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Visit)
-            .where(
-                Visit.staff_id == staff_id,
-                Visit.visit_date == day,
-                Visit.status.in_(("planned", "booked")),
+def _on_leave(session: Session, day: dt.date) -> set[int]:
+    """Staff on leave that day (one query for everyone)."""
+    return set(
+        session.scalars(
+            select(StaffLeave.staff_id).where(
+                StaffLeave.start_date <= day, StaffLeave.end_date >= day
             )
         )
-        or 0
     )
+
+
+def _load(session: Session, day: dt.date) -> dict[int, int]:
+    """Visits planned or booked that day, per coordinator (one query for everyone)."""
+    rows = session.execute(
+        select(Visit.staff_id, func.count())
+        .where(
+            Visit.visit_date == day,
+            Visit.status.in_(("planned", "booked")),
+            Visit.staff_id.is_not(None),
+        )
+        .group_by(Visit.staff_id)
+    )
+    return {staff_id: count for staff_id, count in rows if staff_id is not None}
 
 
 def _candidates(session: Session, client: Client, skills: tuple[str, ...]) -> list[Staff]:
@@ -109,24 +106,25 @@ def book_urgent_visit(session: Session, request: UrgentVisitRequest) -> Booking:
         raise LookupError(f"no active coordinator has any of the skills {request.skills}")
     day = next_business_day(request.earliest)
     for _ in range(SEARCH_DAYS):
+        away, load = _on_leave(session, day), _load(session, day)
         free = [
-            s
-            for s in candidates
-            if not _on_leave(session, s.id, day)
-            and _visits_on(session, s.id, day) < s.max_visits_per_day
+            s for s in candidates if s.id not in away and load.get(s.id, 0) < s.max_visits_per_day
         ]
         if free:
             local = [s for s in free if s.office_town_id == client.town_id] or free[:1]
-            chosen = min(local, key=lambda s: (_visits_on(session, s.id, day), s.code))
+            chosen = min(local, key=lambda s: (load.get(s.id, 0), s.code))
             return Booking(
-                _book(session, request, chosen, day), created=True, late=day > request.latest
+                _book(session, request, chosen, day, load.get(chosen.id, 0)),
+                created=True,
+                late=day > request.latest,
             )
         day = next_business_day(day + dt.timedelta(days=1))
     raise LookupError(f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}")
 
 
-def _book(session: Session, request: UrgentVisitRequest, staff: Staff, day: dt.date) -> Visit:
-    slot = _visits_on(session, staff.id, day)
+def _book(
+    session: Session, request: UrgentVisitRequest, staff: Staff, day: dt.date, slot: int
+) -> Visit:
     start_local = dt.datetime.combine(day, FIRST_HOUR, SEOUL) + dt.timedelta(
         minutes=SLOT_MINUTES * slot
     )
