@@ -1,4 +1,4 @@
-"""A real Airflow run of home_visit_planning: a gated, published plan; a re-run reuses it."""
+"""A real Airflow run of home_visit_planning: demand gated, solved per town, published, recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.dags.airflow_runs import dags_test, prepare
 from tests.referral_helpers import row_counts
 
 
-def test_plans_publishes_and_reuses_the_plan_on_a_rerun(
+def test_plans_publishes_and_records_a_week(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     home = tmp_path_factory.mktemp("airflow-visits")
@@ -26,10 +26,6 @@ def test_plans_publishes_and_reuses_the_plan_on_a_rerun(
     sheets = list(out.rglob("*.pdf"))
     assert sheets and list(out.rglob("team_overview.html")) and list(out.rglob("*.ics"))
     engine = make_engine(care_url)
-    before = row_counts(engine, ("visit_plans", "visits", "unplanned_contacts", "audit_log"))
-    again = dags_test(home, care_url, "home_visit_planning")
-    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
-    after = row_counts(engine, ("visit_plans", "visits", "unplanned_contacts"))
+    counts = row_counts(engine, ("visit_plans", "visits", "unplanned_contacts"))
     engine.dispose()
-    assert "'new_revision': False" in again.stdout + again.stderr
-    assert {k: before[k] for k in after} == after
+    assert counts["visit_plans"] == 1 and counts["visits"] > 0
