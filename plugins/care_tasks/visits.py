@@ -12,7 +12,7 @@ from care_tasks.common import TaskContext, care_context
 log = logging.getLogger(__name__)
 DEMAND_SUITE = "plan.demand"
 PLAN_SUITE = "plan.stops"
-SECONDS_PER_PROBLEM = 4.0
+SECONDS_PER_PROBLEM = 1.0  # a work budget (iterations), so plans repeat exactly
 
 
 def horizon(logical_day: dt.date, days: int) -> tuple[dt.date, dt.date]:
