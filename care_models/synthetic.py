@@ -541,6 +541,12 @@ def hospital_token(code: str, seed: int = 20260301) -> str:
     return f"demo-{code.lower()}-{digest}"
 
 
+def staff_feed_token(code: str, seed: int = 20260301) -> str:
+    """A synthetic coordinator's calendar-feed token (demo and tests; stored only as a hash)."""
+    digest = hashlib.sha256(f"feed:{seed}:{code}".encode()).hexdigest()[:32]
+    return f"feed-{code.lower()}-{digest}"
+
+
 def _load_places_and_organisations(session: Session, vault: Vault, seed: int) -> None:
     _insert_missing(
         session,
@@ -600,7 +606,7 @@ def _load_places_and_organisations(session: Session, vault: Vault, seed: int) ->
     _insert_missing(session, Organisation, "code", organisations)
 
 
-def _load_staff(session: Session, county: County) -> None:
+def _load_staff(session: Session, vault: Vault, county: County) -> None:
     towns = _ids(session, Town)
     _insert_missing(
         session,
@@ -619,6 +625,7 @@ def _load_staff(session: Session, county: County) -> None:
                 "lunch_end": dt.time(13),
                 "max_visits_per_day": s.max_visits_per_day,
                 "active": True,
+                "feed_token_hash": vault.token_hash(staff_feed_token(s.code, county.seed)),
             }
             for s in county.staff
         ],
@@ -785,7 +792,7 @@ def _load_pledges(session: Session) -> None:
 def load_county(session: Session, vault: Vault, county: County) -> dict[str, int]:
     """Write the county; rows whose natural key exists are skipped. Returns row counts."""
     _load_places_and_organisations(session, vault, county.seed)
-    _load_staff(session, county)
+    _load_staff(session, vault, county)
     _load_clients(session, vault, county)
     _load_cases_and_plans(session, county)
     _load_devices(session, county)

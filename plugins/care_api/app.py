@@ -279,6 +279,20 @@ def create_app(
             }
         )
 
+    @app.get("/feeds/visits/{staff_code}.ics", include_in_schema=False)
+    def visit_calendar(staff_code: str, request: Request, token: str = "") -> Response:
+        """A coordinator's own visits as an iCalendar feed (calendar apps send no headers,
+        so the token may come as ``?token=``); other coordinators' feeds are refused."""
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        secret = bearer.strip() if scheme.lower() == "bearer" else token
+        care = state_of(request)
+        body = _calendar(care, staff_code, secret)
+        return Response(
+            body,
+            media_type="text/calendar; charset=utf-8",
+            headers={"Cache-Control": "private, no-store"},
+        )
+
     try:
         from care_api.web import router as web_router
     except ImportError:  # the web page is optional for API-only deployments
@@ -286,6 +300,45 @@ def create_app(
     else:
         app.include_router(web_router)
     return app
+
+
+def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
+    from sqlalchemy import select
+
+    from care_models.schema import Staff, Visit
+    from care_models.visits.publish import ics_feed
+
+    vault = care.keys()
+    with care.factory()() as session, session.begin():
+        staff = session.scalars(
+            select(Staff).where(Staff.code == staff_code, Staff.active.is_(True))
+        ).one_or_none()
+        if staff is None or not secret or staff.feed_token_hash != vault.token_hash(secret):
+            raise ApiError(
+                401,
+                "login",
+                "token",
+                "the calendar token is not valid",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        since = seoul_today() - dt.timedelta(days=7)
+        visits = list(
+            session.scalars(
+                select(Visit).where(
+                    Visit.staff_id == staff.id,
+                    Visit.visit_date >= since,
+                    Visit.status.in_(("planned", "booked")),
+                )
+            )
+        )
+        return ics_feed(
+            session,
+            vault,
+            staff_code,
+            visits,
+            actor=staff_code,
+            purpose=f"calendar feed for {staff_code}",
+        )
 
 
 def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:

@@ -1,0 +1,74 @@
+"""The care API serves each coordinator's own visits as a calendar, behind its own token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import icalendar
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from care_api.app import create_app
+from care_models import synthetic
+from care_models.config import load_settings
+from care_models.privacy import Vault
+from care_models.schema import AuditLog, Client, Staff, Visit
+from care_models.workdays import SEOUL, next_business_day, seoul_today
+
+
+@pytest.fixture
+def api(county_engine: Engine, vault: Vault) -> Iterator[TestClient]:
+    day = next_business_day(seoul_today() + dt.timedelta(days=1))
+    with Session(county_engine) as session, session.begin():
+        staff = session.scalars(select(Staff).where(Staff.code == "S0002")).one()
+        for number, client in enumerate(session.scalars(select(Client).limit(2)), start=1):
+            start = dt.datetime.combine(day, dt.time(9 + number), SEOUL).astimezone(dt.UTC)
+            session.add(
+                Visit(
+                    natural_key=f"feed-test:{number}",
+                    client_id=client.id,
+                    staff_id=staff.id,
+                    service_type="home_nursing",
+                    mode="visit",
+                    purpose="방문간호",
+                    visit_date=day,
+                    start_at=start,
+                    duration_min=40,
+                    sequence=number,
+                    status="planned",
+                    source="plan",
+                )
+            )
+    with TestClient(
+        create_app(settings=load_settings({}), engine=county_engine, vault=vault)
+    ) as client:
+        yield client
+
+
+def test_a_coordinator_gets_their_own_visits(api: TestClient, county_engine: Engine) -> None:
+    token = synthetic.staff_feed_token("S0002")
+    response = api.get(f"/feeds/visits/S0002.ics?token={token}")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/calendar")
+    events = icalendar.Calendar.from_ical(response.content).walk("VEVENT")
+    assert len(events) == 2
+    assert all(e.decoded("dtstart").tzinfo is not None for e in events)
+    with Session(county_engine) as session:
+        reads = session.scalars(select(AuditLog).where(AuditLog.action == "read")).all()
+    assert reads and all(r.actor == "S0002" for r in reads)
+
+
+@pytest.mark.parametrize("token", ["", "wrong", synthetic.staff_feed_token("S0003")])
+def test_a_missing_wrong_or_other_token_is_refused(api: TestClient, token: str) -> None:
+    response = api.get(f"/feeds/visits/S0002.ics?token={token}")
+    assert response.status_code == 401
+    assert "BEGIN:VCALENDAR" not in response.text
+
+
+def test_the_token_may_come_as_a_bearer_header(api: TestClient) -> None:
+    token = synthetic.staff_feed_token("S0002")
+    response = api.get("/feeds/visits/S0002.ics", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
