@@ -48,6 +48,20 @@ def _recorded(
         return plan_to_rows(stored_plan(row)) if row is not None else None
 
 
+def _urban_offices(ctx: TaskContext) -> list[Any]:
+    """Offices of urban towns (읍): trips near them use the urban speed."""
+    from sqlalchemy import select
+
+    from care_models.schema import Town
+    from care_models.visits.model import Place
+
+    with ctx.factory() as session:
+        return [
+            Place(t.latitude, t.longitude)
+            for t in session.scalars(select(Town).where(Town.urban.is_(True)))
+        ]
+
+
 def demand_rows(contacts: list[DueContact]) -> list[dict[str, Any]]:
     """Non-personal rows for the demand gate: keys, codes, skills and windows."""
     return [
@@ -109,12 +123,13 @@ def solve_town(horizon_rows: list[str], town: str) -> dict[str, Any]:
         contacts, staff = _inputs(ctx, first, last)
         if _recorded(ctx, contacts, staff, first, last) is not None:
             return {"reused": True}  # the recorded plan is published again as it was
+        travel = HaversineTravel(urban_places=_urban_offices(ctx))
     towns, _ = partitions(contacts, staff)
     plan = plan_days(
         towns.get(town, []),
         team(staff, town),
         working_days(first, last),
-        travel=HaversineTravel(),
+        travel=travel,
         seconds_per_problem=SECONDS_PER_PROBLEM,
     )
     plan.horizon_start, plan.horizon_end = first, last
