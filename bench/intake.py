@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -639,6 +640,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown databases {unknown} (sqlite, postgresql)")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # A terminated run still drops its PostgreSQL database, its files and its API server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = Figures()
     today = seoul_today()
     keys = (generate_key(), generate_key())
