@@ -1,25 +1,32 @@
 """
 ### Home-visit planning: a routed day for every coordinator
 
-Every Friday at 15:00 (Asia/Seoul) for the next week, and whenever urgent visits
+Every Friday at 15:00 (Asia/Seoul) it plans the next week; whenever urgent visits
 are booked (the `care://visits/urgent` Asset: first assessments after discharge,
-day-2 visits of the device-alert protocol):
+day-2 visits of the device-alert protocol) it replans the plans in force:
 
 1. **demand**: care-plan services and risk-tier cadences become due contacts
-   (visits and calls) over the horizon; visits done or booked count against them;
+   (visits and calls) over each horizon; visits done or booked count against them;
 2. **demand gate**: the `plan.demand` suite; a client without coordinates or town,
    an unknown cadence or staff without working hours stops the stage, naming it;
-3. **solve**, one mapped task per town team (PyVRP): days within each contact's
-   window, skills, working hours and lunch, leave and Korean holidays, client time
-   windows, continuity of carer, balanced workloads; what cannot be placed is
-   listed as unplanned with its reason;
+3. **solve**, one mapped task per horizon and town team (PyVRP): days within each
+   contact's window, skills, working hours and lunch, leave and Korean holidays,
+   client time windows, continuity of carer, balanced workloads; what cannot be
+   placed is listed as unplanned with its reason. With a plan in force for the
+   horizon, only what changed is re-solved: a coordinator's days on (sick) leave,
+   routes holding a contact no longer due, new urgent visits inserted where they
+   move the fewest stops; other routes stay exactly as published, past days too;
 4. **plan gate**: no overlaps, working hours, skills, coverage, plausible travel
    (own checks, then the `plan.stops` suite);
 5. **publish and record**: day sheets per coordinator per day (HTML, PDF, .ics,
-   CSV) and a team overview under `CARE_OUTPUT_DIR/visits/`; the plan is recorded
-   once per set of inputs, so a re-run publishes the same plan.
+   CSV) and a team overview under `CARE_OUTPUT_DIR/visits/`; each plan is recorded
+   once per set of inputs (a re-run publishes the same plan), and the result names
+   the routes that changed since the plan in force.
 
-Params: `horizon_days` (default 7). XCom holds codes, dates and times only.
+Params: `horizon_days` (default 7); `plan`: `auto` (the next horizon on schedule or
+by hand, the plans in force when the Asset triggers), `next` or `current` (after
+recording a coordinator's sick leave: `airflow dags trigger home_visit_planning
+-c '{"plan": "current"}'`). XCom holds codes, dates and times only.
 """
 
 from __future__ import annotations
@@ -50,7 +57,10 @@ VISIT_PLAN = Asset("care://visits/plan")
     catchup=False,
     max_active_runs=1,
     tags=["visits", "routing", "coordinators"],
-    params={"horizon_days": Param(7, type="integer", minimum=1, maximum=31)},
+    params={
+        "horizon_days": Param(7, type="integer", minimum=1, maximum=31),
+        "plan": Param("auto", type="string", enum=["auto", "next", "current"]),
+    },
     default_args={
         "owner": "integrated-care-team",
         "retries": 2,
@@ -62,23 +72,28 @@ def home_visit_planning() -> None:
     @task
     def demand(run_id: str | None = None) -> dict[str, object]:
         from care_models.workdays import seoul_today
-        from care_tasks.visits import gate_demand, horizon
+        from care_tasks.visits import gate_demand
 
         context = get_current_context()
-        run_conf = getattr(context.get("dag_run"), "conf", None) or {}
-        days = int(run_conf.get("horizon_days") or context["params"]["horizon_days"])
-        start, end = horizon(seoul_today(), days)
-        return gate_demand(start.isoformat(), end.isoformat(), run_key=run_id)
+        dag_run = context.get("dag_run")
+        conf = {**context["params"], **(getattr(dag_run, "conf", None) or {})}
+        which = str(conf.get("plan") or "auto")
+        if which == "auto":
+            triggered = str(getattr(dag_run, "run_type", "")).endswith("asset_triggered")
+            which = "current" if triggered else "next"
+        today = seoul_today().isoformat()
+        return gate_demand(which, int(conf["horizon_days"]), today, run_key=run_id)
 
     @task
-    def towns(gated: dict[str, object]) -> list[str]:
-        return list(gated["towns"])  # type: ignore[call-overload]
+    def jobs(gated: dict[str, object]) -> list[dict[str, object]]:
+        return list(gated["jobs"])  # type: ignore[call-overload]
 
-    @task(map_index_template="{{ town }}")
-    def solve(gated: dict[str, object], town: str) -> dict[str, object]:
-        from care_tasks.visits import solve_town
+    @task(map_index_template="{{ job_label }}")
+    def solve(gated: dict[str, object], job: dict[str, object]) -> dict[str, object]:
+        from care_tasks.visits import solve_job
 
-        return solve_town(list(gated["horizon"]), town)  # type: ignore[call-overload]
+        get_current_context()["job_label"] = f"{job['town']} {job['horizon'][0]}"  # type: ignore[index,typeddict-unknown-key]
+        return solve_job(job, str(gated["today"]))
 
     @task
     def plan_gate(
@@ -86,17 +101,16 @@ def home_visit_planning() -> None:
     ) -> dict[str, object]:
         from care_tasks.visits import gate_plan
 
-        usable = [p for p in parts if "stops" in p]
-        return gate_plan(list(gated["horizon"]), usable, run_key=run_id)  # type: ignore[call-overload]
+        return gate_plan(gated, list(parts), run_key=run_id)
 
     @task(outlets=[VISIT_PLAN])
-    def publish(plan_rows: dict[str, object]) -> dict[str, object]:
+    def publish(checked: dict[str, object]) -> dict[str, object]:
         from care_tasks.visits import publish_and_record
 
-        return publish_and_record(plan_rows)
+        return publish_and_record(checked)
 
     gated = demand()
-    parts = solve.partial(gated=gated).expand(town=towns(gated))  # type: ignore[arg-type]
+    parts = solve.partial(gated=gated).expand(job=jobs(gated))  # type: ignore[arg-type]
     publish(plan_gate(gated, parts))  # type: ignore[arg-type]
 
 

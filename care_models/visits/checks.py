@@ -30,13 +30,25 @@ def _end(stop: PlannedStop) -> int:
 
 
 def check_plan(
-    plan: Plan, contacts: Iterable[DueContact], coordinators: Iterable[Coordinator]
+    plan: Plan,
+    contacts: Iterable[DueContact],
+    coordinators: Iterable[Coordinator],
+    *,
+    from_day: dt.date | None = None,
 ) -> list[str]:
+    """Every violation in ``plan``; with ``from_day``, days before it are history.
+
+    A replan in the middle of a week keeps the days already gone as they were: a
+    visit done since is no longer due, a coordinator may have been sick, and
+    neither is something the new revision could or should change.
+    """
     by_key = {c.key: c for c in contacts}
     staff = {c.code: c for c in coordinators}
     problems: list[str] = []
     days: dict[tuple[str, dt.date], list[PlannedStop]] = defaultdict(list)
     for stop in plan.stops:
+        if from_day is not None and stop.day < from_day:
+            continue
         days[(stop.staff_code, stop.day)].append(stop)
         problems.extend(
             _stop_problems(stop, by_key.get(stop.contact_key), staff.get(stop.staff_code))

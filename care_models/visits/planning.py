@@ -8,7 +8,9 @@
 - :func:`plan_to_rows` / :func:`plan_from_rows` move a plan through XCom as plain
   dicts (codes, dates and times only: no personal data).
 - :func:`stored_plan` rebuilds a recorded plan, so a re-run with the same inputs
-  publishes the same plan instead of solving again.
+  publishes the same plan instead of solving again; :func:`restrict` cuts it down to
+  one town team for a replan, and :func:`route_changes` names the (coordinator, day)
+  routes a new revision changed, the ones to tell.
 """
 
 from __future__ import annotations
@@ -123,3 +125,28 @@ def merge(
 def stored_plan(row: VisitPlan) -> Plan:
     """The plan as recorded (for an identical re-run, or to replan with minimal change)."""
     return plan_from_rows(row.summary["plan"])
+
+
+def restrict(plan: Plan, staff_codes: Iterable[str], contact_keys: Iterable[str]) -> Plan:
+    """The part of ``plan`` that belongs to one partition (its team and its contacts)."""
+    codes, keys = set(staff_codes), set(contact_keys)
+    return Plan(
+        plan.horizon_start,
+        plan.horizon_end,
+        stops=[s for s in plan.stops if s.staff_code in codes],
+        unplanned=[u for u in plan.unplanned if u.contact_key in keys],
+        return_km={k: km for k, km in plan.return_km.items() if k[0] in codes},
+    )
+
+
+def _routes(plan: Plan) -> dict[tuple[str, dt.date], list[PlannedStop]]:
+    routes: dict[tuple[str, dt.date], list[PlannedStop]] = defaultdict(list)
+    for stop in sorted(plan.stops, key=lambda s: (s.staff_code, s.day, s.sequence)):
+        routes[(stop.staff_code, stop.day)].append(stop)
+    return routes
+
+
+def route_changes(before: Plan, after: Plan) -> list[tuple[str, dt.date]]:
+    """(coordinator, day) routes that differ between two plans: stops, order or times."""
+    old, new = _routes(before), _routes(after)
+    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))

@@ -2,9 +2,11 @@
 
 A plan is identified by its horizon and a hash of its inputs (the due contacts and
 the coordinators): recording the same plan again changes nothing. A new plan for
-the same horizon is a new revision: planned visits move to their new day, time and
-coordinator (by contact key), planned visits that are no longer in the plan are
-cancelled, and visits already done or booked by another source are never touched.
+the same horizon (new urgent visits, a coordinator on leave, visits done) is a new
+revision, and :func:`latest_plan` is the one in force: planned visits move to their
+new day, time and coordinator (by contact key), planned visits that are no longer in
+the plan are cancelled, and visits already done or booked by another source are never
+touched.
 """
 
 from __future__ import annotations
@@ -33,14 +35,35 @@ def input_hash(contacts: Iterable[DueContact], coordinators: Iterable[Coordinato
     return hashlib.sha256(json.dumps(payload, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def find_plan(session: Session, plan: Plan, digest: str) -> VisitPlan | None:
+def latest_plan(session: Session, start: dt.date, end: dt.date) -> VisitPlan | None:
+    """The plan in force for a horizon: its latest revision."""
     return session.scalars(
-        select(VisitPlan).where(
-            VisitPlan.horizon_start == plan.horizon_start,
-            VisitPlan.horizon_end == plan.horizon_end,
-            VisitPlan.input_hash == digest,
-        )
+        select(VisitPlan)
+        .where(VisitPlan.horizon_start == start, VisitPlan.horizon_end == end)
+        .order_by(VisitPlan.revision.desc())
+        .limit(1)
     ).first()
+
+
+def find_plan(session: Session, plan: Plan, digest: str) -> VisitPlan | None:
+    """The plan in force for ``plan``'s horizon, if it was computed from these inputs.
+
+    Only the latest revision counts: inputs that went A -> B -> A make a third
+    revision, because the visits in the database follow B until then.
+    """
+    latest = latest_plan(session, plan.horizon_start, plan.horizon_end)
+    return latest if latest is not None and latest.input_hash == digest else None
+
+
+def current_horizons(session: Session, today: dt.date) -> list[tuple[dt.date, dt.date]]:
+    """Horizons of recorded plans that are not over yet: what a replan may change."""
+    rows = session.execute(
+        select(VisitPlan.horizon_start, VisitPlan.horizon_end)
+        .where(VisitPlan.horizon_end >= today)
+        .distinct()
+        .order_by(VisitPlan.horizon_start, VisitPlan.horizon_end)
+    )
+    return [(start, end) for start, end in rows]
 
 
 def record_plan(

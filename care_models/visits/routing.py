@@ -530,6 +530,7 @@ def nearest_neighbour_vrptw(instance: VrptwInstance) -> VrptwSolution:
 PRIZE_BOOKED = 100_000_000
 PRIZE_BY_PRIORITY = {1: 20_000_000, 2: 5_000_000}
 PRIZE_ROUTINE = 1_000_000
+URGENT_PRIORITY = 1  # first assessments after discharge, day-2 visits after an alert
 MAX_COPIES_PER_PROBLEM = 240  # a coordinator's horizon is split into blocks of days above this
 # Balance: a day takes at most the larger of its tentative visits (already spread by
 # load) and BALANCE_SLACK x the coordinator's average visits a day (rounded down), and
@@ -841,8 +842,12 @@ class _Planner:
             and ((code, d) in self.frozen or (code, d) in self.touched)
         ]
 
-    def chain(self, task: _Task) -> Iterable[Coordinator]:
-        """Coordinators in order of preference (continuity first); see the docstring."""
+    def chain(self, task: _Task, *, booked_only: bool = True) -> Iterable[Coordinator]:
+        """Coordinators in order of preference (continuity first); see the docstring.
+
+        A booked visit goes to the coordinator it was booked with when they work that
+        day; with ``booked_only=False`` the others follow (when that day is full).
+        """
         c = task.contact
         skilled = self.by_skill.get(c.skill, [])
         if task.pinned is not None:
@@ -854,7 +859,7 @@ class _Planner:
             self.pair_coord.get((c.client_code, c.skill), ""),
             c.usual_staff_code or "",
         ]
-        if task.fixed and c.usual_staff_code in self.coords:
+        if booked_only and task.fixed and c.usual_staff_code in self.coords:
             usual = self.coords[c.usual_staff_code]
             fixed = self.fixed_day(task)
             if c.skill in usual.skills and fixed in self.open_days[usual.code]:
@@ -893,7 +898,11 @@ class _Planner:
                 return f"booked day {fixed} is outside the planning days"
         elif not any(c.earliest <= d <= c.latest for d in self.days):
             return f"window {c.earliest}..{c.latest} is outside the planning days"
-        with_days = [coord for coord in skilled if self.days_for(task, coord.code)]
+        with_days = [
+            coord
+            for coord in skilled
+            if self.days_for(task, coord.code) or self.sealed_days_for(task, coord.code)
+        ]
         if not with_days:
             when = f"on {fixed}" if fixed else f"between {c.earliest} and {c.latest}"
             return (
@@ -911,7 +920,10 @@ class _Planner:
                 f"back to the office a {task.duration}-minute visit does not fit working hours"
             )
         when = f"on {fixed}" if fixed else f"between {c.earliest} and {c.latest}"
-        return f"every day is full {when} for coordinators with the skill '{c.skill}'"
+        full = f"every day is full {when} for coordinators with the skill '{c.skill}'"
+        if c.deferrable and c.due_by is not None:
+            return f"{full}; due by {c.due_by}: deferred to the next plan"
+        return full
 
     def drop(self, task: _Task, reason: str | None = None) -> None:
         c = task.contact
@@ -1286,13 +1298,81 @@ class _Planner:
                 self.give_up(task)
 
     def insert_frozen(self) -> None:
-        """Replan only: displaced or urgent contacts with no place yet, into kept routes."""
+        """Replan only: displaced or urgent contacts with no place yet, into kept routes.
+
+        An urgent contact (priority 1, e.g. a first assessment after discharge) that
+        fits nowhere takes the place of a routine visit (:meth:`make_room`).
+        """
         for task in sorted(self.overflow, key=lambda t: t.sort_key()):
-            if not any(
-                self.reachable(task, coord) and self.insert_sealed(task, coord)
-                for coord in self.chain(task)
+            if not (
+                self.insert_anywhere(task)
+                or (task.contact.priority <= URGENT_PRIORITY and self.make_room(task))
             ):
                 self.drop(task)
+
+    def insert_anywhere(self, task: _Task) -> bool:
+        return any(
+            self.reachable(task, coord) and self.insert_sealed(task, coord)
+            for coord in self.chain(task, booked_only=False)
+        )
+
+    def make_room(self, task: _Task) -> bool:
+        """Put an urgent contact in place of the least urgent routine visit of a day.
+
+        Coordinators in the usual order (the booked one first); in their days, the
+        routine visit to give way is the lowest priority, deferrable first, due
+        latest. It is inserted elsewhere where it disturbs the fewest stops, or
+        listed as unplanned with the reason: nothing is dropped silently.
+        """
+        for coord in self.chain(task, booked_only=False):
+            if not self.reachable(task, coord):
+                continue
+            days = set(self.sealed_days_for(task, coord.code)) | set(
+                self.days_for(task, coord.code)
+            )
+            for day in sorted(days):
+                key = (coord.code, day)
+                route = self.routes.get(key) or (self.thaw(key) if key in self.frozen else None)
+                if route is None:
+                    continue
+                victims = sorted(
+                    (
+                        t
+                        for t in route.tasks
+                        if not t.fixed and not t.phone and t.contact.priority > URGENT_PRIORITY
+                    ),
+                    key=lambda t: (
+                        -t.contact.priority,
+                        0 if t.contact.deferrable else 1,
+                        -t.contact.latest.toordinal(),
+                        t.key,
+                    ),
+                )
+                for victim in victims:
+                    trial = _Route(coord, day, [t for t in route.tasks if t is not victim])
+                    trial.timed, _ = _schedule(coord, trial.tasks, self.trips)
+                    found = self.insertion(task, trial) if trial.timed is not None else None
+                    if found is None:
+                        continue
+                    trial.tasks.insert(found[1], task)
+                    trial.timed = found[2]
+                    self.frozen.pop(key, None)
+                    self.frozen_return.pop(key, None)
+                    self.touched.add(key)
+                    self.routes[key] = trial
+                    self.relocate(_Task(victim.contact, victim.order), day)
+                    return True
+        return False
+
+    def relocate(self, task: _Task, day: dt.date) -> None:
+        if not self.insert_anywhere(task):
+            c = task.contact
+            later = (
+                f"; due by {c.due_by}: deferred to the next plan"
+                if c.deferrable and c.due_by is not None
+                else ""
+            )
+            self.drop(task, f"gave way to an urgent visit on {day}; no other room{later}")
 
     def insert_sealed(self, task: _Task, coord: Coordinator) -> bool:
         """Insert into one of ``coord``'s kept (or already touched) routes, if it fits.
