@@ -7,6 +7,7 @@ no traceback and nothing written.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import sys
@@ -94,12 +95,40 @@ def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _leave(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Record a coordinator's leave (e.g. sick today); say what the replan will move."""
+    from care_models.visits.supply import record_leave
+
+    assert settings is not None
+    engine = engine_from_settings(settings)
+    last = args.until or args.first
+    with transaction(session_factory(engine)) as session:
+        _leave_row, visits = record_leave(session, args.staff_code, args.first, last, args.reason)
+    print(
+        f"{args.staff_code}: {args.reason} leave {args.first.isoformat()}..{last.isoformat()} "
+        f"recorded; {visits} planned or booked visits to move."
+    )
+    print(
+        "Replan the plans in force (other routes stay as published): "
+        """airflow dags trigger home_visit_planning -c '{"plan": "current"}'"""
+    )
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], int]]] = {
     "keygen": ("print a fresh encryption key and match key", _keygen),
     "check": ("check the configuration and the database connection", _check),
     "migrate": ("apply the care database migrations", _migrate),
     "seed": ("load the synthetic county (idempotent)", _seed),
     "summary": ("print what the stages have produced", _summary),
+    "leave": ("record a coordinator's leave, e.g. called in sick", _leave),
 }
 
 
@@ -111,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "seed":
             command.add_argument("--clients", type=int, help="override CARE_SYNTHETIC_CLIENTS")
             command.add_argument("--json", action="store_true", help="print counts as JSON")
+        if name == "leave":
+            command.add_argument("staff_code", help="the coordinator, e.g. S0003")
+            command.add_argument("first", type=_date, help="first day of leave (YYYY-MM-DD)")
+            command.add_argument("--until", type=_date, help="last day (default: the first)")
+            command.add_argument("--reason", default="sick", help="sick, annual, training, other")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

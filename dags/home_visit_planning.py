@@ -95,7 +95,9 @@ def home_visit_planning() -> None:
         get_current_context()["job_label"] = f"{job['town']} {job['horizon'][0]}"  # type: ignore[index,typeddict-unknown-key]
         return solve_job(job, str(gated["today"]))
 
-    @task
+    # A horizon reused as it is has no town to solve: the mapped solve is skipped, and the
+    # plan gate must still run (it re-publishes the plan in force).
+    @task(trigger_rule="none_failed")
     def plan_gate(
         gated: dict[str, object], parts: list[dict[str, object]], run_id: str | None = None
     ) -> dict[str, object]:

@@ -26,13 +26,22 @@ from care_models.visits.planning import plan_to_rows
 from care_models.workdays import SEOUL
 
 
+def _canonical(value: object) -> object:
+    """JSON for what ``json`` cannot write; sets sorted, so the hash is the same in every
+    process (a set's order follows the per-process string hash seed)."""
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    return str(value)
+
+
 def input_hash(contacts: Iterable[DueContact], coordinators: Iterable[Coordinator]) -> str:
     """A fingerprint of what the plan was computed from (same inputs, same plan)."""
     payload = {
         "contacts": sorted((asdict(c) for c in contacts), key=lambda c: c["key"]),
         "coordinators": sorted((asdict(c) for c in coordinators), key=lambda c: c["code"]),
     }
-    return hashlib.sha256(json.dumps(payload, default=str, sort_keys=True).encode()).hexdigest()
+    text = json.dumps(payload, default=_canonical, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def latest_plan(session: Session, start: dt.date, end: dt.date) -> VisitPlan | None:

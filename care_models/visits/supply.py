@@ -10,6 +10,9 @@ coordinator is off on them through :meth:`Coordinator.works_on`.
 minutes (and the home visits) due per skill with what the coordinators holding that
 skill can give on their working days, ignoring travel, so every message it returns
 is demand that certainly cannot be met.
+
+:func:`record_leave` records a coordinator's leave, e.g. a call in sick: the next
+replan moves that coordinator's visits and changes nothing else.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from care_models import vocab
 from care_models.errors import ValidationError
-from care_models.schema import Staff, StaffLeave, Town
+from care_models.schema import Staff, StaffLeave, Town, Visit
 from care_models.visits.model import Coordinator, DueContact, Place
 from care_models.workdays import is_business_day
 
@@ -194,3 +197,43 @@ __all__ = [
     "minutes_per_day",
     "working_days",
 ]
+
+
+LEAVE_REASONS = ("sick", "annual", "training", "other")
+
+
+def record_leave(
+    session: Session, staff_code: str, first: dt.date, last: dt.date, reason: str = "sick"
+) -> tuple[StaffLeave, int]:
+    """Record leave from ``first`` to ``last``; the same staff and first day update it.
+
+    Returns the leave row and the number of planned or booked visits the coordinator
+    has on those days: what the next replan (``plan=current``) will move.
+    """
+    record = f"{staff_code} {first.isoformat()}"
+    if reason not in LEAVE_REASONS:
+        raise ValidationError("reason", f"must be one of {', '.join(LEAVE_REASONS)}", record)
+    if last < first:
+        raise ValidationError("end_date", "must not be before the start date", record)
+    staff = session.scalars(select(Staff).where(Staff.code == staff_code)).one_or_none()
+    if staff is None:
+        raise ValidationError("staff_code", "no such member of staff", staff_code)
+    leave = session.scalars(
+        select(StaffLeave).where(StaffLeave.staff_id == staff.id, StaffLeave.start_date == first)
+    ).one_or_none()
+    if leave is None:
+        leave = StaffLeave(staff_id=staff.id, start_date=first)
+        session.add(leave)
+    leave.end_date, leave.reason = last, reason
+    session.flush()
+    visits = session.scalar(
+        select(func.count())
+        .select_from(Visit)
+        .where(
+            Visit.staff_id == staff.id,
+            Visit.visit_date >= first,
+            Visit.visit_date <= last,
+            Visit.status.in_(("planned", "booked")),
+        )
+    )
+    return leave, int(visits or 0)

@@ -7,6 +7,9 @@
 - the other 7 hospitals POST about 58 referral Bundles over HTTP: new referrals,
   resubmissions (duplicates) and invalid Bundles; 2 more wait on the FHIR server;
 - runs each DAG with ``airflow dags test`` in the order given (logs in var/logs/);
+- then a coordinator calls in sick for a day of the published plan: the leave is
+  recorded and ``home_visit_planning`` replans (``plan=current``), changing only the
+  routes that must change;
 - prints what came of the referrals (through the API, as a hospital sees them),
   the first visits booked, and writes non-personal CSVs under CARE_OUTPUT_DIR.
 
@@ -16,6 +19,7 @@ Running it again submits the same referral numbers: all are duplicates, nothing 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import os
 import subprocess
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from care_api.app import create_app
 from care_models import synthetic
@@ -134,12 +138,15 @@ def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
     return submitted
 
 
-def run_dag(dag_id: str, env: dict[str, str], logs: Path) -> str:
-    log_file = logs / f"{dag_id}.log"
+def run_dag(
+    dag_id: str, env: dict[str, str], logs: Path, conf: dict[str, Any] | None = None, log: str = ""
+) -> str:
+    log_file = logs / f"{log or dag_id}.log"
     airflow = str(Path(sys.executable).with_name("airflow"))
+    conf = conf if conf is not None else DAG_CONF.get(dag_id)
     with log_file.open("w") as handle:
         result = subprocess.run(
-            [airflow, "dags", "test", dag_id],
+            [airflow, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
             env=env,
             stdout=handle,
             stderr=subprocess.STDOUT,
@@ -237,6 +244,72 @@ def print_visit_plan(settings: Settings) -> None:
     print(f"    team overview: {folder / 'team_overview.html'}")
 
 
+def _busiest_route(settings: Settings) -> tuple[str, dt.date] | None:
+    """The coordinator and day (from tomorrow) with the most visits in the plan in force."""
+    from care_models.schema import VisitPlan
+
+    engine = engine_from_settings(settings)
+    with engine.connect() as connection:
+        plan = connection.execute(select(VisitPlan).order_by(VisitPlan.id.desc())).first()
+    engine.dispose()
+    if plan is None:
+        return None
+    tomorrow = seoul_today() + dt.timedelta(days=1)
+    routes = Counter(
+        (s["staff_code"], dt.date.fromisoformat(s["day"]))
+        for s in plan.summary["plan"]["stops"]
+        if s["mode"] == "visit" and dt.date.fromisoformat(s["day"]) > tomorrow
+    )
+    return min(routes, key=lambda key: (-routes[key], key[1], key[0])) if routes else None
+
+
+def sick_day_replan(settings: Settings, env: dict[str, str], logs: Path) -> None:
+    """A coordinator calls in sick: record the leave, replan the plans in force."""
+    from care_models.db import session_factory, transaction
+    from care_models.visits.planning import route_changes, stored_plan
+    from care_models.visits.supply import record_leave
+
+    busiest = _busiest_route(settings)
+    if busiest is None:
+        return
+    code, day = busiest
+    from care_models.schema import VisitPlan
+
+    engine = engine_from_settings(settings)
+    with transaction(session_factory(engine)) as session:
+        _, visits = record_leave(session, code, day, day, "sick")
+        newest = session.scalar(select(func.max(VisitPlan.id)))
+    print(
+        f"==> {code} calls in sick for {day} ({visits} visits): "
+        f"python -m care_models leave {code} {day}, then"
+    )
+    log = "home_visit_planning.replan"
+    print(
+        f'==> airflow dags test home_visit_planning --conf \'{{"plan": "current"}}\' '
+        f"(log: {logs / (log + '.log')})"
+    )
+    print(f"    state={run_dag('home_visit_planning', env, logs, {'plan': 'current'}, log)}")
+    with transaction(session_factory(engine)) as session:
+        last_two = session.scalars(select(VisitPlan).order_by(VisitPlan.id.desc()).limit(2)).all()
+        plans = [stored_plan(row) for row in reversed(last_two)]
+        revisions = [row.revision for row in reversed(last_two)]
+        replanned = bool(last_two) and last_two[0].id != newest
+    engine.dispose()
+    if len(plans) < 2 or not replanned:
+        print("    plan unchanged (this sick day was already replanned)")
+        return
+    changed = route_changes(*plans)
+    before = {u.contact_key for u in plans[0].unplanned}
+    newly = [u for u in plans[1].unplanned if u.contact_key not in before]
+    print(
+        f"    revision {revisions[0]} -> {revisions[1]}: {len(changed)} of "
+        f"{len({(s.staff_code, s.day) for s in plans[1].stops})} routes changed, "
+        f"{len(newly)} contacts newly unplanned; the other routes are as published"
+    )
+    for staff, changed_day in changed[:8]:
+        print(f"      {staff} {changed_day}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     dag_ids = list(argv if argv is not None else sys.argv[1:])
     settings = load_settings()
@@ -264,6 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for dag_id in dag_ids:
             print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
             print(f"    state={run_dag(dag_id, env, logs)}")
+        if "home_visit_planning" in dag_ids:
+            sick_day_replan(settings, env, logs)
         states = task_states(api_url)
     out, first_visits = write_outputs(settings)
     print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -48,10 +49,10 @@ def env(home: Path, care_url: str, **extra: str) -> dict[str, str]:
 
 
 def dags_test(
-    home: Path, care_url: str, dag_id: str, **extra: str
+    home: Path, care_url: str, dag_id: str, conf: dict[str, object] | None = None, **extra: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [AIRFLOW, "dags", "test", dag_id],
+        [AIRFLOW, "dags", "test", dag_id, *(["--conf", json.dumps(conf)] if conf else [])],
         env=env(home, care_url, **extra),
         capture_output=True,
         text=True,

@@ -79,3 +79,24 @@ def test_migrate_and_seed_twice_give_the_same_counts(isolated_var_dir: Path) -> 
     assert '"clients": 60' in first.stdout
     assert "generated a local development key" in first.stderr
     assert "generated" not in second.stderr
+
+
+def test_leave_is_recorded_once_and_bad_input_names_the_field(isolated_var_dir: Path) -> None:
+    env = {"CARE_VAR_DIR": str(isolated_var_dir), "CARE_SYNTHETIC_CLIENTS": "60"}
+    assert _run(["migrate"], env).returncode == 0
+    assert _run(["seed"], env).returncode == 0
+    first = _run(["leave", "S0002", "2026-11-25", "--until", "2026-11-26"], env)
+    again = _run(["leave", "S0002", "2026-11-25", "--until", "2026-11-26"], env)
+    assert first.returncode == 0 and first.stdout == again.stdout, first.stderr
+    assert "S0002: sick leave 2026-11-25..2026-11-26 recorded" in first.stdout
+    assert '"plan": "current"' in first.stdout
+    for args, field in [
+        (["leave", "S9999", "2026-11-25"], "staff_code"),
+        (["leave", "S0002", "2026-11-25", "--until", "2026-11-24"], "end_date"),
+        (["leave", "S0002", "2026-11-25", "--reason", "bored"], "reason"),
+    ]:
+        bad = _run(args, env)
+        assert bad.returncode == 2 and bad.stderr.startswith(f"error: {field}:"), bad.stderr
+        assert "Traceback" not in bad.stderr
+    malformed = _run(["leave", "S0002", "25/11/2026"], env)
+    assert malformed.returncode == 2 and "not a date (YYYY-MM-DD)" in malformed.stderr

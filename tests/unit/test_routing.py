@@ -456,3 +456,36 @@ def test_replan_with_a_sick_coordinator_moves_only_that_days_stops(
         travel=TRAVEL,
         seconds_per_problem=FAST,
     )
+
+
+# -- the plan's input fingerprint ------------------------------------------------------------
+
+HASH_SCRIPT = """
+import sys
+sys.path[:0] = ["."]
+from tests.unit.test_routing import coordinator, contact
+from care_models.visits.record import input_hash
+staff = [coordinator("S0001", {"nurse", "social_worker", "rehabilitation", "nutrition"})]
+print(input_hash([contact(n, usual="S0001") for n in range(1, 4)], staff))
+"""
+
+
+def test_input_hash_is_the_same_in_every_process() -> None:
+    """A re-run in another process (every Airflow task is one) must find the same plan."""
+    import subprocess
+    import sys
+
+    from care_models.config import PROJECT_ROOT
+
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", HASH_SCRIPT],
+            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3", "4")
+    }
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
