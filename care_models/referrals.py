@@ -88,14 +88,6 @@ def submit_referral(
             "organisations.identifier_system", "hospital has no system", hospital.code
         )
     record = record or parse_referral(body, hospital.identifier_system, today=today)
-    with factory() as session:
-        target = _if_none_exist_target(record.if_none_exist)
-        for system, value in filter(
-            None, [target, (record.identifier_system, record.identifier_value)]
-        ):
-            existing = find_referral(session, hospital.id, system, value)
-            if existing is not None:
-                return Submission(existing, created=False)
     referral = Referral(
         hospital_id=hospital.id,
         identifier_system=record.identifier_system,
@@ -109,8 +101,16 @@ def submit_referral(
         discharge_date=record.discharge_date,
         last_updated=utcnow(),
     )
+    target = _if_none_exist_target(record.if_none_exist)
     try:
+        # One transaction: look for the referral, else store it (the unique key settles races).
         with factory() as session, session.begin():
+            for system, value in dict.fromkeys(
+                filter(None, [target, (record.identifier_system, record.identifier_value)])
+            ):
+                existing = find_referral(session, hospital.id, system, value)
+                if existing is not None:
+                    return Submission(existing, created=False)
             session.add(referral)
             session.flush()
             session.add(

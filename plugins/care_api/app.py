@@ -4,6 +4,11 @@ Airflow does not protect plugin routes, so this app authenticates on its own: on
 bearer token per hospital, stored only as a keyed hash. It also limits request size
 and rate. Every error is a FHIR OperationOutcome naming the element and the rule.
 Nothing connects to a database until the first request.
+
+Speed: a valid token is remembered (by its keyed hash, never in clear) for
+``TOKEN_CACHE_SECONDS``, so most requests authenticate without the database; a
+revoked or rotated token therefore stops working within that time. Each request
+makes at most one hop to the thread pool, where its database work runs.
 """
 
 from __future__ import annotations
@@ -11,20 +16,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from care_api.ratelimit import RateLimiter
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
-from care_models.fhir import BundleRejected, Issue, operation_outcome
+from care_models.fhir import BundleRejected, Issue, operation_outcome, parse_referral
 from care_models.privacy import Vault
 from care_models.referrals import (
     find_tasks,
@@ -37,6 +44,7 @@ from care_models.schema import Organisation, Referral
 from care_models.workdays import seoul_today
 
 FHIR_JSON = "application/fhir+json"
+TOKEN_CACHE_SECONDS = 60.0
 log = logging.getLogger(__name__)
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 
@@ -67,6 +75,37 @@ class CareState:
     _factory: sessionmaker[Session] | None = None
     # Wakes the intake workflow (inside Airflow: an asset event); None when run alone.
     on_referral_received: Callable[[int], None] | None = None
+    # token hash -> (hospital, monotonic expiry); valid tokens only, so a new one works at once
+    _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hospital_for(self, token: str) -> Organisation | None:
+        """The hospital of a bearer token: remembered for a while, else from the database."""
+        digest = self.keys().token_hash(token)
+        now = time.monotonic()
+        hit = self._tokens.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self.factory()() as session:
+            hospital = hospital_for_token(session, self.keys(), token)
+        if hospital is not None:
+            self._tokens[digest] = (hospital, now + TOKEN_CACHE_SECONDS)
+        return hospital
+
+    def write_lock(self) -> AbstractContextManager[object]:
+        """SQLite has one writer at a time: the threads of this process take turns here
+        instead of in SQLite's busy handler, which sleeps up to 100 ms between tries."""
+        engine = self.engine
+        if engine is not None and engine.dialect.name == "sqlite":
+            return self._write_lock
+        return nullcontext()
+
+    def cached_hospital(self, token: str) -> Organisation | None:
+        """Only the remembered answer (no database): for the event loop."""
+        if self.vault is None:
+            return None
+        hit = self._tokens.get(self.vault.token_hash(token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.api_rate_per_minute)
@@ -102,9 +141,7 @@ def state_of(request: Request) -> CareState:
     return care
 
 
-def authenticated_hospital(request: Request) -> Organisation:
-    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate."""
-    care = state_of(request)
+def _bearer(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
@@ -114,8 +151,18 @@ def authenticated_hospital(request: Request) -> Organisation:
             "a bearer token is required",
             {"WWW-Authenticate": "Bearer"},
         )
-    with care.factory()() as session:
-        hospital = hospital_for_token(session, care.keys(), token.strip())
+    return token.strip()
+
+
+async def authenticated_hospital(request: Request) -> Organisation:
+    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate."""
+    care = state_of(request)
+    token = _bearer(request)
+    hospital = care.cached_hospital(token) or await run_in_threadpool(care.hospital_for, token)
+    return _admitted(care, hospital)
+
+
+def _admitted(care: CareState, hospital: Organisation | None) -> Organisation:
     if hospital is None:
         raise ApiError(
             401,
@@ -203,7 +250,7 @@ def create_app(
     async def submit_bundle(request: Request) -> Response:
         care = state_of(request)
         body = await read_limited_body(request, care.settings.api_max_body_bytes)
-        hospital = await run_in_threadpool(authenticated_hospital, request)
+        hospital = await authenticated_hospital(request)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
             raise ApiError(
@@ -215,11 +262,9 @@ def create_app(
         return await run_in_threadpool(_submit, care, hospital, body, str(request.base_url))
 
     @app.get("/fhir/Task/{task_id}")
-    def read_task(task_id: str, request: Request, hospital: Hospital) -> Response:
-        care = state_of(request)
-        with care.factory()() as session:
-            referral = session.get(Referral, int(task_id)) if task_id.isdigit() else None
-        if referral is None or referral.hospital_id != hospital.id:
+    async def read_task(task_id: str, request: Request, hospital: Hospital) -> Response:
+        referral = await run_in_threadpool(_own_referral, state_of(request), hospital, task_id)
+        if referral is None:
             raise ApiError(404, "not-found", "Task.id", f"Task/{task_id} is not known")
         return fhir_response(
             task_resource(referral), headers={"ETag": f'W/"{referral.task_version}"'}
@@ -302,6 +347,18 @@ def create_app(
     return app
 
 
+def _own_referral(care: CareState, hospital: Organisation, task_id: str) -> Referral | None:
+    """The hospital's own referral (its Task), without the stored Bundle; None otherwise."""
+    if not task_id.isdigit():
+        return None
+    with care.factory()() as session:
+        return session.scalars(
+            select(Referral)
+            .options(defer(Referral.raw_payload_enc))
+            .where(Referral.id == int(task_id), Referral.hospital_id == hospital.id)
+        ).one_or_none()
+
+
 def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
     from sqlalchemy import select
 
@@ -343,8 +400,11 @@ def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
 
 def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
     factory, vault = care.factory(), care.keys()
+    today = seoul_today()
     try:
-        submission = submit_referral(factory, vault, hospital, body, today=seoul_today())
+        record = parse_referral(body, hospital.identifier_system or "", today=today)
+        with care.write_lock():
+            submission = submit_referral(factory, vault, hospital, body, today=today, record=record)
     except BundleRejected as rejected:
         record_rejection(factory, hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)
