@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,7 +25,7 @@ from care_models import vocab
 from care_models.errors import ValidationError
 from care_models.fhir import Issue, ReferralRecord, parse_referral
 from care_models.privacy import Vault, audit
-from care_models.schema import Organisation, Referral, ReferralStatusEvent
+from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
 RAW_FIELD = "referrals.raw_payload"
 
@@ -55,13 +55,16 @@ def hospital_for_token(session: Session, vault: Vault, token: str) -> Organisati
 
 
 def find_referral(session: Session, hospital_id: int, system: str, value: str) -> Referral | None:
-    return session.scalars(
-        select(Referral).where(
+    # The id first (an index lookup): most submissions are new, and a whole Referral
+    # carries the encrypted Bundle.
+    referral_id = session.scalar(
+        select(Referral.id).where(
             Referral.hospital_id == hospital_id,
             Referral.identifier_system == system,
             Referral.identifier_value == value,
         )
-    ).one_or_none()
+    )
+    return session.get(Referral, referral_id) if referral_id is not None else None
 
 
 def _if_none_exist_target(query: str | None) -> tuple[str, str] | None:
@@ -70,6 +73,26 @@ def _if_none_exist_target(query: str | None) -> tuple[str, str] | None:
         return None
     system, sep, value = query.removeprefix("identifier=").partition("|")
     return (system, value) if sep and system and value else None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A referral that passed validation, on its way into the database."""
+
+    hospital: Organisation
+    body: bytes
+    record: ReferralRecord
+    source: str = "push"
+
+    @property
+    def own_key(self) -> tuple[int, str, str]:
+        return (self.hospital.id, self.record.identifier_system, self.record.identifier_value)
+
+    def match_keys(self) -> list[tuple[int, str, str]]:
+        """Identifiers that make it a resubmission: ``ifNoneExist``, then its own."""
+        target = _if_none_exist_target(self.record.if_none_exist)
+        found = [(self.hospital.id, *target)] if target else []
+        return list(dict.fromkeys([*found, self.own_key]))
 
 
 def submit_referral(
@@ -88,56 +111,130 @@ def submit_referral(
             "organisations.identifier_system", "hospital has no system", hospital.code
         )
     record = record or parse_referral(body, hospital.identifier_system, today=today)
-    referral = Referral(
-        hospital_id=hospital.id,
-        identifier_system=record.identifier_system,
-        identifier_value=record.identifier_value,
-        source=source,
-        raw_payload_enc=vault.encrypt(body.decode("utf-8"), RAW_FIELD),
-        payload_sha256=hashlib.sha256(body).hexdigest(),
-        status="received",
-        task_version=1,
-        admission_date=record.admission_date,
-        discharge_date=record.discharge_date,
-        last_updated=utcnow(),
-    )
-    target = _if_none_exist_target(record.if_none_exist)
+    (submission,) = store_referrals(factory, vault, [Incoming(hospital, body, record, source)])
+    return submission
+
+
+def store_referrals(
+    factory: sessionmaker[Session], vault: Vault, incoming: Sequence[Incoming]
+) -> list[Submission]:
+    """Store validated referrals in one transaction; for each, what ``submit_referral`` answers.
+
+    A referral already stored (by its identifier or its ``ifNoneExist``) is answered
+    with the stored one, and so is the second of two identical referrals in the batch.
+    The database's unique key settles races with other processes: if it trips, each
+    referral is stored again on its own, and the loser of a race gets the winner's.
+    """
     try:
-        # One transaction: look for the referral, else store it (the unique key settles races).
-        with factory() as session, session.begin():
-            for system, value in dict.fromkeys(
-                filter(None, [target, (record.identifier_system, record.identifier_value)])
-            ):
-                existing = find_referral(session, hospital.id, system, value)
-                if existing is not None:
-                    return Submission(existing, created=False)
-            session.add(referral)
-            session.flush()
-            session.add(
-                ReferralStatusEvent(
-                    referral_id=referral.id,
-                    version=1,
-                    status="received",
-                    changed_at=referral.last_updated,
-                )
-            )
-            audit(
-                session,
-                actor=hospital.code,
-                action="receive",
-                entity="referral",
-                entity_id=str(referral.id),
-                purpose=f"{source} referral",
-            )
-    except IntegrityError:  # a concurrent identical submission won the unique key
+        return _store_batch(factory, vault, incoming)
+    except IntegrityError:
+        if len(incoming) > 1:
+            return [store_referrals(factory, vault, [item])[0] for item in incoming]
         with factory() as session:
-            existing = find_referral(
-                session, hospital.id, record.identifier_system, record.identifier_value
-            )
+            existing = find_referral(session, *incoming[0].own_key)
         if existing is None:
             raise
-        return Submission(existing, created=False)
-    return Submission(referral, created=True)
+        return [Submission(existing, created=False)]
+
+
+def _stored(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
+    if not keys:
+        return {}
+    # OR of equalities, not a row-value IN: SQLite searches its unique index for each term
+    # of an OR, but scans the whole index for a row-value IN.
+    rows = session.execute(
+        select(
+            Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
+        ).where(
+            or_(
+                *(
+                    and_(
+                        Referral.hospital_id == hospital_id,
+                        Referral.identifier_system == system,
+                        Referral.identifier_value == value,
+                    )
+                    for hospital_id, system, value in sorted(keys)
+                )
+            )
+        )
+    )
+    return {(h, system, value): referral_id for h, system, value, referral_id in rows}
+
+
+def _store_batch(
+    factory: sessionmaker[Session], vault: Vault, incoming: Sequence[Incoming]
+) -> list[Submission]:
+    now = utcnow()
+    # Plain multi-row INSERTs rather than ORM flushes: the API's busiest write.
+    with factory() as session, session.begin():
+        stored = _stored(session, {key for item in incoming for key in item.match_keys()})
+        known: list[int | None] = [
+            next((stored[k] for k in item.match_keys() if k in stored), None) for item in incoming
+        ]
+        first: dict[tuple[int, str, str], int] = {}
+        fresh = [
+            i
+            for i, item in enumerate(incoming)
+            if known[i] is None and first.setdefault(item.own_key, i) == i
+        ]
+        rows = [_referral_row(vault, incoming[i], now) for i in fresh]
+        ids: list[int] = []
+        if rows:
+            ids = list(
+                session.scalars(
+                    insert(Referral).returning(Referral.id, sort_by_parameter_order=True), rows
+                )
+            )
+            session.execute(
+                insert(ReferralStatusEvent),
+                [
+                    {"referral_id": rid, "version": 1, "status": "received", "changed_at": now}
+                    for rid in ids
+                ],
+            )
+            session.execute(
+                insert(AuditLog),
+                [
+                    {
+                        "at": now,
+                        "actor": incoming[i].hospital.code,
+                        "action": "receive",
+                        "entity": "referral",
+                        "entity_id": str(rid),
+                        "fields": [],
+                        "purpose": f"{incoming[i].source} referral",
+                    }
+                    for i, rid in zip(fresh, ids, strict=True)
+                ],
+            )
+        created = {i: Referral(id=rid, **row) for i, rid, row in zip(fresh, ids, rows, strict=True)}
+        answers: list[Submission] = []
+        for i, item in enumerate(incoming):
+            if i in created:
+                answers.append(Submission(created[i], created=True))
+            else:
+                referral_id = known[i] or created[first[item.own_key]].id
+                existing = session.get(Referral, referral_id)
+                assert existing is not None
+                answers.append(Submission(existing, created=False))
+    return answers
+
+
+def _referral_row(vault: Vault, item: Incoming, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "hospital_id": item.hospital.id,
+        "identifier_system": item.record.identifier_system,
+        "identifier_value": item.record.identifier_value,
+        "source": item.source,
+        "raw_payload_enc": vault.encrypt(item.body.decode("utf-8"), RAW_FIELD),
+        "payload_sha256": hashlib.sha256(item.body).hexdigest(),
+        "status": "received",
+        "task_version": 1,
+        "admission_date": item.record.admission_date,
+        "discharge_date": item.record.discharge_date,
+        "received_at": now,
+        "last_updated": now,
+    }
 
 
 def record_rejection(factory: sessionmaker[Session], actor: str, issues: Sequence[Issue]) -> None:

@@ -13,13 +13,14 @@ makes at most one hop to the thread pool, where its database work runs.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -29,15 +30,19 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from care_api.ratelimit import RateLimiter
+from care_api.writer import ReferralWriter
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
+from care_models.errors import ValidationError
 from care_models.fhir import BundleRejected, Issue, operation_outcome, parse_referral
 from care_models.privacy import Vault
 from care_models.referrals import (
+    Incoming,
+    Submission,
     find_tasks,
     hospital_for_token,
     record_rejection,
-    submit_referral,
+    store_referrals,
     task_resource,
 )
 from care_models.schema import Organisation, Referral
@@ -77,7 +82,7 @@ class CareState:
     on_referral_received: Callable[[int], None] | None = None
     # token hash -> (hospital, monotonic expiry); valid tokens only, so a new one works at once
     _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
-    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+    _writer: ReferralWriter | None = None
 
     def hospital_for(self, token: str) -> Organisation | None:
         """The hospital of a bearer token: remembered for a while, else from the database."""
@@ -92,13 +97,16 @@ class CareState:
             self._tokens[digest] = (hospital, now + TOKEN_CACHE_SECONDS)
         return hospital
 
-    def write_lock(self) -> AbstractContextManager[object]:
-        """SQLite has one writer at a time: the threads of this process take turns here
-        instead of in SQLite's busy handler, which sleeps up to 100 ms between tries."""
-        engine = self.engine
-        if engine is not None and engine.dialect.name == "sqlite":
-            return self._write_lock
-        return nullcontext()
+    def writer(self) -> ReferralWriter:
+        with self._lock:
+            if self._writer is None:
+                factory, vault = self.factory, self.keys
+
+                def store() -> Callable[[list[Incoming]], list[Submission]]:
+                    return partial(store_referrals, factory(), vault())
+
+                self._writer = ReferralWriter(store)
+            return self._writer
 
     def cached_hospital(self, token: str) -> Organisation | None:
         """Only the remembered answer (no database): for the event loop."""
@@ -259,7 +267,7 @@ def create_app(
                 "Content-Type",
                 f"send {FHIR_JSON}, not {media_type or 'nothing'}",
             )
-        return await run_in_threadpool(_submit, care, hospital, body, str(request.base_url))
+        return await _submit(care, hospital, body, str(request.base_url))
 
     @app.get("/fhir/Task/{task_id}")
     async def read_task(task_id: str, request: Request, hospital: Hospital) -> Response:
@@ -398,20 +406,22 @@ def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
         )
 
 
-def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
-    factory, vault = care.factory(), care.keys()
-    today = seoul_today()
+async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
+    """Validate here (CPU only), then let the process's writer store it with its neighbours."""
     try:
-        record = parse_referral(body, hospital.identifier_system or "", today=today)
-        with care.write_lock():
-            submission = submit_referral(factory, vault, hospital, body, today=today, record=record)
+        if not hospital.identifier_system:
+            raise ValidationError(
+                "organisations.identifier_system", "hospital has no system", hospital.code
+            )
+        record = parse_referral(body, hospital.identifier_system, today=seoul_today())
     except BundleRejected as rejected:
-        record_rejection(factory, hospital.code, rejected.issues)
+        await run_in_threadpool(record_rejection, care.factory(), hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)
+    submission = await asyncio.wrap_future(care.writer().submit(Incoming(hospital, body, record)))
     referral = submission.referral
     if submission.created and care.on_referral_received is not None:
         try:
-            care.on_referral_received(referral.id)
+            await run_in_threadpool(care.on_referral_received, referral.id)
         except Exception:  # the 15-minute schedule picks the referral up anyway
             log.exception("could not signal the intake workflow for Task %s", referral.id)
     headers = {

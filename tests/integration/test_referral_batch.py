@@ -1,0 +1,91 @@
+"""Referrals stored in batches (the API's writer): each answered as if it had been alone."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from care_api.writer import ReferralWriter
+from care_models import synthetic_referrals as sr
+from care_models.db import session_factory
+from care_models.fhir import parse_referral
+from care_models.privacy import Vault
+from care_models.referrals import Incoming, Submission, store_referrals
+from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
+from care_models.workdays import seoul_today
+from tests.referral_helpers import bundle_bytes, row_counts, specs
+
+
+def _incoming(engine: Engine, spec: sr.ReferralSpec, mutate: Any = None) -> Incoming:
+    with Session(engine) as session:
+        hospital = session.scalars(
+            select(Organisation).where(Organisation.code == spec.hospital_code)
+        ).one()
+    body = bundle_bytes(spec, mutate)
+    assert hospital.identifier_system is not None
+    return Incoming(
+        hospital, body, parse_referral(body, hospital.identifier_system, today=seoul_today())
+    )
+
+
+def test_a_batch_answers_each_referral_as_if_alone(county_engine: Engine, vault: Vault) -> None:
+    factory = session_factory(county_engine)
+    every = specs(30)
+    other = every[0]
+    same_hospital = next(s for s in every[1:] if s.hospital_code == other.hospital_code)
+    first = next(s for s in every[1:] if s is not same_hospital)
+    (stored,) = store_referrals(factory, vault, [_incoming(county_engine, other)])
+
+    def point_at_other(bundle: dict[str, Any]) -> None:
+        entry = next(
+            e for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+        )
+        entry["request"]["ifNoneExist"] = (
+            f"identifier={sr.identifier_system(other.hospital_code)}|{other.number}"
+        )
+
+    batch = [
+        _incoming(county_engine, first),  # new
+        _incoming(county_engine, first),  # the same again, in the same batch
+        _incoming(county_engine, other),  # stored before
+        _incoming(county_engine, same_hospital, point_at_other),  # ifNoneExist: the stored one
+    ]
+    answers = store_referrals(factory, vault, batch)
+    assert [a.status_code for a in answers] == [201, 200, 200, 200]
+    assert answers[1].referral.id == answers[0].referral.id
+    assert answers[2].referral.id == answers[3].referral.id == stored.referral.id
+    counts = row_counts(county_engine, ("referrals", "referral_status_events"))
+    assert counts == {"referrals": 2, "referral_status_events": 2}
+    with Session(county_engine) as session:
+        audited = session.scalars(select(AuditLog.entity_id).where(AuditLog.action == "receive"))
+        assert sorted(audited) == sorted(str(r.id) for r in session.scalars(select(Referral)))
+        events = session.scalars(select(ReferralStatusEvent.status)).all()
+    assert set(events) == {"received"}
+    # stored again, in another batch: nothing new, the same answers
+    again = store_referrals(factory, vault, batch)
+    assert [a.referral.id for a in again] == [a.referral.id for a in answers]
+    assert not any(a.created for a in again)
+
+
+def test_the_writer_answers_every_request_even_when_storing_fails() -> None:
+    calls: list[int] = []
+    release = threading.Event()
+
+    def failing(items: list[Incoming]) -> list[Submission]:
+        release.wait(5)
+        calls.append(len(items))
+        raise RuntimeError("database gone")
+
+    writer = ReferralWriter(lambda: failing)
+    item: Any = object()
+    answers: list[Future[Submission]] = [writer.submit(item) for _ in range(5)]
+    release.set()
+    for answer in answers:
+        with pytest.raises(RuntimeError, match="database gone"):
+            answer.result(timeout=10)
+    assert sum(calls) == 5 and len(calls) <= 5
