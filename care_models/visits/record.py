@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import asdict
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,10 +35,20 @@ def _canonical(value: object) -> object:
     return str(value)
 
 
+def _hashed(contact: DueContact) -> dict[str, Any]:
+    """A contact as it counts for the fingerprint. A booked visit's coordinator is what the
+    last plan wrote back (it may have moved the visit to a colleague with room): it is the
+    plan's output, not an input, and counting it would make every re-run a new revision."""
+    fields = asdict(contact)
+    if contact.fixed_visit_id is not None:
+        fields["usual_staff_code"] = None
+    return fields
+
+
 def input_hash(contacts: Iterable[DueContact], coordinators: Iterable[Coordinator]) -> str:
     """A fingerprint of what the plan was computed from (same inputs, same plan)."""
     payload = {
-        "contacts": sorted((asdict(c) for c in contacts), key=lambda c: c["key"]),
+        "contacts": sorted((_hashed(c) for c in contacts), key=lambda c: c["key"]),
         "coordinators": sorted((asdict(c) for c in coordinators), key=lambda c: c["code"]),
     }
     text = json.dumps(payload, default=_canonical, sort_keys=True)

@@ -212,6 +212,12 @@ def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, i
     return out, [(*key, n) for key, n in sorted(per_day.items())]
 
 
+def _reason_kind(reason: str) -> str:
+    if "deferred to the next plan" in reason:
+        return "deferred to the next plan (every day full now, due after the horizon)"
+    return reason.split(" between ")[0].split(" on 20")[0].split(":")[0]
+
+
 def print_visit_plan(settings: Settings) -> None:
     """Per coordinator: visits, calls, kilometres, files written; unplanned and why."""
     from care_models.schema import UnplannedContact, VisitPlan
@@ -237,7 +243,7 @@ def print_visit_plan(settings: Settings) -> None:
         visits = sum(s["mode"] == "visit" for s in mine)
         files = len(list((folder / code).glob("*"))) if (folder / code).is_dir() else 0
         print(f"      {code}: {visits} visits, {len(mine) - visits} calls, {km} km, {files} files")
-    grouped = Counter(reason.split(" between ")[0].split(":")[0] for (reason,) in reasons)
+    grouped = Counter(_reason_kind(reason) for (reason,) in reasons)
     print(f"    unplanned contacts: {len(reasons)}")
     for reason, n in grouped.most_common(6):
         print(f"      {n} x {reason}")
@@ -263,13 +269,29 @@ def _busiest_route(settings: Settings) -> tuple[str, dt.date] | None:
     return min(routes, key=lambda key: (-routes[key], key[1], key[0])) if routes else None
 
 
+def _demo_sick_day(settings: Settings) -> tuple[str, dt.date] | None:
+    """The sick day an earlier demo recorded (running the demo again adds none)."""
+    from care_models.schema import StaffLeave
+
+    engine = engine_from_settings(settings)
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Staff.code, StaffLeave.start_date)
+            .join(Staff, Staff.id == StaffLeave.staff_id)
+            .where(StaffLeave.reason == "sick", StaffLeave.start_date > seoul_today())
+            .order_by(StaffLeave.start_date, Staff.code)
+        ).first()
+    engine.dispose()
+    return (row[0], row[1]) if row is not None else None
+
+
 def sick_day_replan(settings: Settings, env: dict[str, str], logs: Path) -> None:
     """A coordinator calls in sick: record the leave, replan the plans in force."""
     from care_models.db import session_factory, transaction
     from care_models.visits.planning import route_changes, stored_plan
     from care_models.visits.supply import record_leave
 
-    busiest = _busiest_route(settings)
+    busiest = _demo_sick_day(settings) or _busiest_route(settings)
     if busiest is None:
         return
     code, day = busiest

@@ -489,3 +489,15 @@ def test_input_hash_is_the_same_in_every_process() -> None:
         for seed in ("1", "2", "3", "4")
     }
     assert len(digests) == 1 and len(next(iter(digests))) == 64
+
+
+def test_input_hash_ignores_who_the_last_plan_gave_a_booked_visit() -> None:
+    """The plan writes a booked visit's coordinator back; that must not count as new input."""
+    from care_models.visits.record import input_hash
+
+    staff = [coordinator("S0001", {"nurse"}), coordinator("S0002", {"nurse"})]
+    booked = [contact(1, usual="S0001", fixed=91), contact(2, usual="S0001")]
+    moved = [contact(1, usual="S0002", fixed=91), contact(2, usual="S0001")]
+    routine_moved = [contact(1, usual="S0001", fixed=91), contact(2, usual="S0002")]
+    assert input_hash(booked, staff) == input_hash(moved, staff)
+    assert input_hash(booked, staff) != input_hash(routine_moved, staff)
