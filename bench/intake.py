@@ -7,7 +7,7 @@
 3. On each database (a SQLite file, a scratch PostgreSQL database): migrate, load the
    synthetic county, submit every Bundle as the API does after authentication, then the
    DAG's processing (intake gate, then intake); then intake again, which must change nothing.
-4. API: the real care API under uvicorn on 127.0.0.1 (by default ``--api-workers`` worker
+4. API: the real care API on 127.0.0.1 (``python -m care_api.serve``: ``--api-workers``
    processes, apart from the load generator), ``--clients`` concurrent clients POSTing
    distinct new referrals, then reading Tasks. Each route runs twice: as fast as the
    server answers (closed loop: the saturation throughput, goal >= 300 req/s), then at
@@ -548,16 +548,13 @@ def api_server(mode: str, env: dict[str, str], workers: int = 1) -> Iterator[str
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "--factory",
+        "care_api.serve",  # one process per worker, each with its own socket (SO_REUSEPORT)
+        "--app",
         "bench.intake:api_app",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--log-level",
-        "warning",
-        "--no-access-log",
         "--workers",
         str(workers),
     ]

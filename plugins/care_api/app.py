@@ -13,7 +13,6 @@ makes at most one hop to the thread pool, where its database work runs.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import threading
@@ -30,7 +29,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from care_api.ratelimit import RateLimiter
-from care_api.writer import ReferralWriter
+from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
 from care_models.errors import ValidationError
@@ -82,7 +81,7 @@ class CareState:
     on_referral_received: Callable[[int], None] | None = None
     # token hash -> (hospital, monotonic expiry); valid tokens only, so a new one works at once
     _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
-    _writer: ReferralWriter | None = None
+    _writers: WriterPerLoop | None = None
 
     def hospital_for(self, token: str) -> Organisation | None:
         """The hospital of a bearer token: remembered for a while, else from the database."""
@@ -97,16 +96,16 @@ class CareState:
             self._tokens[digest] = (hospital, now + TOKEN_CACHE_SECONDS)
         return hospital
 
-    def writer(self) -> ReferralWriter:
+    def writers(self) -> WriterPerLoop:
         with self._lock:
-            if self._writer is None:
+            if self._writers is None:
                 factory, vault = self.factory, self.keys
 
                 def store() -> Callable[[list[Incoming]], list[Submission]]:
                     return partial(store_referrals, factory(), vault())
 
-                self._writer = ReferralWriter(store)
-            return self._writer
+                self._writers = WriterPerLoop(store)
+            return self._writers
 
     def cached_hospital(self, token: str) -> Organisation | None:
         """Only the remembered answer (no database): for the event loop."""
@@ -271,7 +270,9 @@ def create_app(
 
     @app.get("/fhir/Task/{task_id}")
     async def read_task(task_id: str, request: Request, hospital: Hospital) -> Response:
-        referral = await run_in_threadpool(_own_referral, state_of(request), hospital, task_id)
+        # In the loop's thread, like the writer (see care_api.writer: a thread pool costs
+        # GIL hand-overs that dwarf a one-row read by primary key).
+        referral = _own_referral(state_of(request), hospital, task_id)
         if referral is None:
             raise ApiError(404, "not-found", "Task.id", f"Task/{task_id} is not known")
         return fhir_response(
@@ -417,7 +418,7 @@ async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url
     except BundleRejected as rejected:
         await run_in_threadpool(record_rejection, care.factory(), hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)
-    submission = await asyncio.wrap_future(care.writer().submit(Incoming(hospital, body, record)))
+    submission = await care.writers().current().submit(Incoming(hospital, body, record))
     referral = submission.referral
     if submission.created and care.on_referral_received is not None:
         try:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future
+import asyncio
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -72,20 +70,26 @@ def test_a_batch_answers_each_referral_as_if_alone(county_engine: Engine, vault:
     assert not any(a.created for a in again)
 
 
-def test_the_writer_answers_every_request_even_when_storing_fails() -> None:
-    calls: list[int] = []
-    release = threading.Event()
+def test_the_writer_batches_a_turn_of_the_loop_and_answers_every_request() -> None:
+    batches: list[int] = []
 
-    def failing(items: list[Incoming]) -> list[Submission]:
-        release.wait(5)
-        calls.append(len(items))
-        raise RuntimeError("database gone")
+    def store(items: list[Incoming]) -> list[Submission]:
+        batches.append(len(items))
+        if len(batches) == 2:
+            raise RuntimeError("database gone")
+        return [Submission(Referral(id=n), created=True) for n in range(len(items))]
 
-    writer = ReferralWriter(lambda: failing)
+    writer = ReferralWriter(store)
     item: Any = object()
-    answers: list[Future[Submission]] = [writer.submit(item) for _ in range(5)]
-    release.set()
-    for answer in answers:
-        with pytest.raises(RuntimeError, match="database gone"):
-            answer.result(timeout=10)
-    assert sum(calls) == 5 and len(calls) <= 5
+
+    async def scenario() -> list[Any]:
+        together = await asyncio.gather(*(writer.submit(item) for _ in range(5)))
+        failed = await asyncio.gather(
+            *(writer.submit(item) for _ in range(3)), return_exceptions=True
+        )
+        return [*together, *failed]
+
+    answers = asyncio.run(scenario())
+    assert batches == [5, 3]  # one transaction per turn of the loop
+    assert [a.referral.id for a in answers[:5]] == [0, 1, 2, 3, 4]
+    assert all(isinstance(a, RuntimeError) for a in answers[5:])  # nobody left hanging
