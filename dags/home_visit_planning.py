@@ -72,15 +72,12 @@ def home_visit_planning() -> None:
     @task
     def demand(run_id: str | None = None) -> dict[str, object]:
         from care_models.workdays import seoul_today
-        from care_tasks.visits import gate_demand
+        from care_tasks.visits import gate_demand, plan_choice
 
         context = get_current_context()
         dag_run = context.get("dag_run")
         conf = {**context["params"], **(getattr(dag_run, "conf", None) or {})}
-        which = str(conf.get("plan") or "auto")
-        if which == "auto":
-            triggered = str(getattr(dag_run, "run_type", "")).endswith("asset_triggered")
-            which = "current" if triggered else "next"
+        which = plan_choice(conf.get("plan"), getattr(dag_run, "run_type", None))
         today = seoul_today().isoformat()
         return gate_demand(which, int(conf["horizon_days"]), today, run_key=run_id)
 

@@ -92,6 +92,16 @@ def demand_rows(contacts: list[DueContact]) -> list[dict[str, Any]]:
     ]
 
 
+def plan_choice(requested: object, run_type: object) -> str:
+    """``next`` or ``current`` for a run: as requested, else (``auto``) ``current`` when
+    urgent visits triggered the run (the Asset), ``next`` on the schedule or by hand."""
+    which = str(requested or "auto")
+    if which != "auto":
+        return which
+    kind = getattr(run_type, "value", run_type)  # the task SDK's enum prints its name
+    return "current" if kind == "asset_triggered" else "next"
+
+
 def horizons_to_plan(
     ctx: TaskContext, which: str, today: dt.date, days: int
 ) -> list[tuple[dt.date, dt.date]]:

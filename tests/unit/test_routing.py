@@ -501,3 +501,18 @@ def test_input_hash_ignores_who_the_last_plan_gave_a_booked_visit() -> None:
     routine_moved = [contact(1, usual="S0001", fixed=91), contact(2, usual="S0002")]
     assert input_hash(booked, staff) == input_hash(moved, staff)
     assert input_hash(booked, staff) != input_hash(routine_moved, staff)
+
+
+def test_an_asset_triggered_run_replans_the_plans_in_force() -> None:
+    from airflow.sdk.api.datamodels._generated import DagRunType as SdkRunType
+    from airflow.utils.types import DagRunType
+
+    from care_tasks.visits import plan_choice
+
+    for kind in (DagRunType.ASSET_TRIGGERED, SdkRunType.ASSET_TRIGGERED, "asset_triggered"):
+        assert plan_choice("auto", kind) == "current"
+        assert plan_choice(None, kind) == "current"
+    for kind in (DagRunType.SCHEDULED, SdkRunType.MANUAL, None):
+        assert plan_choice("auto", kind) == "next"
+    assert plan_choice("current", DagRunType.SCHEDULED) == "current"
+    assert plan_choice("next", SdkRunType.ASSET_TRIGGERED) == "next"
