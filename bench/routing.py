@@ -1,7 +1,7 @@
 """Routing benchmark: the VRPTW core against best-known solutions, then two weeks of visits.
 
 (a) ``solve_vrptw`` on Solomon (100 customers) and Gehring-Homberger (400 customers)
-    instances from /work/shared/data/benchmarks, hierarchical objective (vehicles,
+    instances from ../shared/data/benchmarks (or $BENCHMARK_DATA), hierarchical objective (vehicles,
     then distance, double precision). Prints vehicles, distance, the best-known
     solution (BKS) and the gap; goals: <= 1 % on 100 customers, <= 5 % on 400, with the
     BKS number of vehicles (a solution with more vehicles is worse whatever its
@@ -28,6 +28,7 @@ import argparse
 import csv
 import datetime as dt
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -50,7 +51,11 @@ from care_models.visits.routing import (
 )
 from care_models.visits.travel import HaversineTravel
 
-DATA = Path("/work/shared/data/benchmarks")
+DATA = Path(
+    os.environ.get(
+        "BENCHMARK_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmarks"
+    )
+)
 DEFAULT_INSTANCES = (
     "C101",
     "C201",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -25,7 +26,15 @@ from care_models.visits.routing import (
 )
 from care_models.visits.travel import HaversineTravel, MatrixTravel, travel_matrices
 
-SOLOMON = Path("/work/shared/data/benchmarks/solomon")
+# The shared benchmark instances sit next to the project (../shared/data/benchmarks).
+SOLOMON = (
+    Path(
+        os.environ.get(
+            "BENCHMARK_DATA", Path(__file__).resolve().parents[3] / "shared/data/benchmarks"
+        )
+    )
+    / "solomon"
+)
 MONDAY = dt.date(2026, 11, 2)  # no Korean public holiday that week
 WEEK = [MONDAY + dt.timedelta(days=i) for i in range(5)]
 TOWN_A = Place(36.8553, 127.4356)  # an eup office
@@ -180,6 +189,26 @@ def week_plan(county: tuple[list[DueContact], list[Coordinator]]) -> Plan:
 
 
 # -- VRPTW core -----------------------------------------------------------------------
+
+
+def test_a_solomon_file_is_read_and_solved(tmp_path: Path) -> None:
+    """The Solomon text format, written here: 12 customers on a ring around the depot."""
+    rows = ["    0      50         50          0          0       1000          0"]
+    for n in range(1, 13):
+        x = 50 + round(20 * math.cos(n * math.pi / 6))
+        y = 50 + round(20 * math.sin(n * math.pi / 6))
+        rows.append(f"   {n:2d}      {x}         {y}         10          0        800         10")
+    text = "RING12\n\nVEHICLE\nNUMBER     CAPACITY\n  4         60\n\nCUSTOMER\n"
+    text += "CUST NO.  XCOORD.   YCOORD.    DEMAND   READY TIME  DUE DATE   SERVICE   TIME\n \n"
+    path = tmp_path / "RING12.txt"
+    path.write_text(text + "\n".join(rows) + "\n")
+    instance = read_solomon(path)
+    assert (instance.name, len(instance.clients), instance.depot) == ("RING12", 12, (50.0, 50.0))
+    assert instance.vehicle_types[0].capacity == 60 and instance.depot_due == 1000
+    solution = solve_vrptw(instance, seconds=1.0, seed=1)
+    assert solution.feasible and solution.vehicles == 2  # 12 x 10 demand, 60 a vehicle
+    assert sorted(c for r in solution.routes for c in r.clients) == list(range(12))
+    assert solution.distance <= nearest_neighbour_vrptw(instance).distance + 1e-9
 
 
 @pytest.mark.skipif(not (SOLOMON / "C101.txt").exists(), reason="benchmark data not present")
