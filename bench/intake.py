@@ -608,6 +608,18 @@ def report_round(
     figures.add(f"api {name}", "status", codes, f"expected {expect}")
 
 
+def route_rounds(
+    base_url: str, name: str, jobs: Sequence[Job], clients: int, expect: str, figures: Figures
+) -> list[RoundResult]:
+    """A route's two rounds, on two halves of ``jobs``: saturated, then at the goal rate."""
+    half = len(jobs) // 2
+    saturated = load_round(base_url, jobs[:half], clients)
+    report_round(f"{name}, saturated", saturated, figures, expect, half, "rate")
+    paced = load_round(base_url, jobs[half:], clients, API_RATE_GOAL)
+    report_round(f"{name}, {API_RATE_GOAL:.0f}/s", paced, figures, expect, half, "latency")
+    return [saturated, paced]
+
+
 def bench_api(
     workdir: Path,
     vault_keys: tuple[str, str],
@@ -621,72 +633,41 @@ def bench_api(
     figures: Figures,
 ) -> None:
     """Two rounds per route: saturation (closed loop), then the goal rate (open loop)."""
-    with scratch_database(database, workdir) as url:
-        _bench_api(
-            url, workdir, vault_keys, county, today, requests, clients, mode, workers, figures
-        )
-
-
-def _bench_api(
-    url: str,
-    workdir: Path,
-    vault_keys: tuple[str, str],
-    county: synthetic.County,
-    today: dt.date,
-    requests: int,
-    clients: int,
-    mode: str,
-    workers: int,
-    figures: Figures,
-) -> None:
     encryption_key, match_key = vault_keys
     vault = Vault.from_keys([encryption_key], match_key)
-    database = make_engine(url).dialect.name
-    prepare_care_database(url, vault, county).dispose()
     warmup = len(synthetic.HOSPITALS) * max(1, workers)
     bundles = make_bundles(county, 2 * requests + warmup, today, SPEC_SEED + 1, prefix="API")
     posts = [Job("POST", "/fhir/Bundle", b.hospital, b.body) for b in bundles]
-    env = {
-        "CARE_DATABASE_URL": url,
-        "CARE_ENCRYPTION_KEYS": encryption_key,
-        "CARE_MATCH_KEY": match_key,
-        "CARE_VAR_DIR": str(workdir / "api-var"),
-        "CARE_API_RATE_PER_MINUTE": "1000000",
-    }
-    where = f"{workers} uvicorn worker process(es)" if mode == "subprocess" else "a thread"
+    where = f"care_api.serve, {workers} worker(s)" if mode == "subprocess" else "a thread"
     say(
         f"api on {database}: server in {where}, {clients} clients; per route {requests} "
         f"requests as fast as answered, then {requests} at {API_RATE_GOAL:.0f} req/s"
     )
-    with api_server(mode, env, workers) as base_url:
-        warm = load_round(base_url, posts[:warmup], clients)  # imports, engine, first queries
-        if warm.statuses != Counter({"201": warmup}):
-            raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
-        saturated = load_round(base_url, posts[warmup : warmup + requests], clients)
-        report_round(
-            f"{database} POST /fhir/Bundle, saturated", saturated, figures, "201", requests, "rate"
-        )
-        paced = load_round(base_url, posts[warmup + requests :], clients, API_RATE_GOAL)
-        label = f"{database} POST /fhir/Bundle, {API_RATE_GOAL:.0f}/s"
-        report_round(label, paced, figures, "201", requests, "latency")
-        tasks = saturated.created + paced.created or warm.created
-        reads = [
-            Job("GET", f"/fhir/Task/{task_id}", hospital)
-            for hospital, task_id in (tasks[i % len(tasks)] for i in range(2 * requests))
-        ]
-        load_round(base_url, reads[:warmup], clients)
-        saturated = load_round(base_url, reads[:requests], clients)
-        report_round(
-            f"{database} GET /fhir/Task/{{id}}, saturated",
-            saturated,
-            figures,
-            "200",
-            requests,
-            "rate",
-        )
-        paced = load_round(base_url, reads[requests:], clients, API_RATE_GOAL)
-        label = f"{database} GET /fhir/Task/{{id}}, {API_RATE_GOAL:.0f}/s"
-        report_round(label, paced, figures, "200", requests, "latency")
+    with scratch_database(database, workdir) as url:
+        prepare_care_database(url, vault, county).dispose()
+        env = {
+            "CARE_DATABASE_URL": url,
+            "CARE_ENCRYPTION_KEYS": encryption_key,
+            "CARE_MATCH_KEY": match_key,
+            "CARE_VAR_DIR": str(workdir / "api-var"),
+            "CARE_API_RATE_PER_MINUTE": "1000000",
+        }
+        with api_server(mode, env, workers) as base_url:
+            warm = load_round(base_url, posts[:warmup], clients)  # imports, engine, queries
+            if warm.statuses != Counter({"201": warmup}):
+                raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
+            posted = route_rounds(
+                base_url, f"{database} POST /fhir/Bundle", posts[warmup:], clients, "201", figures
+            )
+            tasks = [t for r in posted for t in r.created] or warm.created
+            reads = [
+                Job("GET", f"/fhir/Task/{task_id}", hospital)
+                for hospital, task_id in (tasks[i % len(tasks)] for i in range(2 * requests))
+            ]
+            load_round(base_url, reads[:warmup], clients)
+            route_rounds(
+                base_url, f"{database} GET /fhir/Task/{{id}}", reads, clients, "200", figures
+            )
 
 
 # -- 5. Report -----------------------------------------------------------------------------

@@ -95,6 +95,15 @@ class Incoming:
         return list(dict.fromkeys([*found, self.own_key]))
 
 
+def validate_referral(hospital: Organisation, body: bytes, *, today: dt.date) -> ReferralRecord:
+    """Parse a Bundle against the submitting hospital's identifier system (BundleRejected)."""
+    if not hospital.identifier_system:
+        raise ValidationError(
+            "organisations.identifier_system", "hospital has no system", hospital.code
+        )
+    return parse_referral(body, hospital.identifier_system, today=today)
+
+
 def submit_referral(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -106,11 +115,7 @@ def submit_referral(
     record: ReferralRecord | None = None,
 ) -> Submission:
     """Validate and store a referral once; BundleRejected (nothing written) when invalid."""
-    if not hospital.identifier_system:
-        raise ValidationError(
-            "organisations.identifier_system", "hospital has no system", hospital.code
-        )
-    record = record or parse_referral(body, hospital.identifier_system, today=today)
+    record = record or validate_referral(hospital, body, today=today)
     (submission,) = store_referrals(factory, vault, [Incoming(hospital, body, record, source)])
     return submission
 

@@ -130,6 +130,13 @@ class Plan:
             totals[staff] = totals.get(staff, 0.0) + km
         return totals
 
+    def routes(self) -> dict[tuple[str, dt.date], list[PlannedStop]]:
+        """Stops per (coordinator, day), each route in its order."""
+        routes: dict[tuple[str, dt.date], list[PlannedStop]] = {}
+        for stop in sorted(self.stops, key=lambda s: (s.staff_code, s.day, s.sequence)):
+            routes.setdefault((stop.staff_code, stop.day), []).append(stop)
+        return routes
+
     def day_of(self, staff_code: str, day: dt.date) -> list[PlannedStop]:
         return sorted(
             (s for s in self.stops if s.staff_code == staff_code and s.day == day),

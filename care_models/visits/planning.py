@@ -139,14 +139,7 @@ def restrict(plan: Plan, staff_codes: Iterable[str], contact_keys: Iterable[str]
     )
 
 
-def _routes(plan: Plan) -> dict[tuple[str, dt.date], list[PlannedStop]]:
-    routes: dict[tuple[str, dt.date], list[PlannedStop]] = defaultdict(list)
-    for stop in sorted(plan.stops, key=lambda s: (s.staff_code, s.day, s.sequence)):
-        routes[(stop.staff_code, stop.day)].append(stop)
-    return routes
-
-
 def route_changes(before: Plan, after: Plan) -> list[tuple[str, dt.date]]:
     """(coordinator, day) routes that differ between two plans: stops, order or times."""
-    old, new = _routes(before), _routes(after)
+    old, new = before.routes(), after.routes()
     return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))

@@ -740,6 +740,11 @@ class _Load:
     minutes: int = 0
 
 
+def _deferral(c: DueContact) -> str:
+    """What an unplanned contact's reason adds when it is due only after the horizon."""
+    return f"; due by {c.due_by}: deferred to the next plan" if c.deferrable else ""
+
+
 def _window_text(c: DueContact) -> str:
     start = c.window_start.strftime("%H:%M") if c.window_start else "start of day"
     end = c.window_end.strftime("%H:%M") if c.window_end else "end of day"
@@ -920,10 +925,9 @@ class _Planner:
                 f"back to the office a {task.duration}-minute visit does not fit working hours"
             )
         when = f"on {fixed}" if fixed else f"between {c.earliest} and {c.latest}"
-        full = f"every day is full {when} for coordinators with the skill '{c.skill}'"
-        if c.deferrable and c.due_by is not None:
-            return f"{full}; due by {c.due_by}: deferred to the next plan"
-        return full
+        return f"every day is full {when} for coordinators with the skill '{c.skill}'" + (
+            _deferral(c)
+        )
 
     def drop(self, task: _Task, reason: str | None = None) -> None:
         c = task.contact
@@ -1366,13 +1370,8 @@ class _Planner:
 
     def relocate(self, task: _Task, day: dt.date) -> None:
         if not self.insert_anywhere(task):
-            c = task.contact
-            later = (
-                f"; due by {c.due_by}: deferred to the next plan"
-                if c.deferrable and c.due_by is not None
-                else ""
-            )
-            self.drop(task, f"gave way to an urgent visit on {day}; no other room{later}")
+            reason = f"gave way to an urgent visit on {day}; no other room"
+            self.drop(task, reason + _deferral(task.contact))
 
     def insert_sealed(self, task: _Task, coord: Coordinator) -> bool:
         """Insert into one of ``coord``'s kept (or already touched) routes, if it fits.
@@ -1564,9 +1563,7 @@ def replan(
     affected = affected_routes(
         plan, contacts, coordinators, days, changed_days=changed_days, unavailable=unavailable
     )
-    routes: dict[tuple[str, dt.date], list[PlannedStop]] = {}
-    for stop in plan.stops:
-        routes.setdefault((stop.staff_code, stop.day), []).append(stop)
+    routes = plan.routes()
     frozen = {key: stops for key, stops in routes.items() if key not in affected}
     frozen_return = {key: km for key, km in plan.return_km.items() if key in frozen}
     displaced = {s.contact_key for key in affected for s in routes[key]}
@@ -1574,7 +1571,7 @@ def replan(
     urgent = {
         c.key
         for c in contacts
-        if c.key not in before and (c.priority <= 1 or c.fixed_visit_id is not None)
+        if c.key not in before and (c.priority <= URGENT_PRIORITY or c.fixed_visit_id is not None)
     }
     result = _Planner(
         contacts,

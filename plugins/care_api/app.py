@@ -32,17 +32,16 @@ from care_api.ratelimit import RateLimiter
 from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
-from care_models.errors import ValidationError
-from care_models.fhir import BundleRejected, Issue, operation_outcome, parse_referral
+from care_models.fhir import BundleRejected, Issue, operation_outcome
 from care_models.privacy import Vault
 from care_models.referrals import (
     Incoming,
-    Submission,
     find_tasks,
     hospital_for_token,
     record_rejection,
     store_referrals,
     task_resource,
+    validate_referral,
 )
 from care_models.schema import Organisation, Referral
 from care_models.workdays import seoul_today
@@ -83,36 +82,29 @@ class CareState:
     _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
     _writers: WriterPerLoop | None = None
 
+    def cached_hospital(self, token: str) -> Organisation | None:
+        """The remembered answer for a token, without the database: for the event loop."""
+        if self.vault is None:
+            return None
+        hit = self._tokens.get(self.vault.token_hash(token))
+        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+
     def hospital_for(self, token: str) -> Organisation | None:
-        """The hospital of a bearer token: remembered for a while, else from the database."""
-        digest = self.keys().token_hash(token)
-        now = time.monotonic()
-        hit = self._tokens.get(digest)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        """The hospital of a bearer token, from the database; a valid one is remembered."""
         with self.factory()() as session:
             hospital = hospital_for_token(session, self.keys(), token)
         if hospital is not None:
-            self._tokens[digest] = (hospital, now + TOKEN_CACHE_SECONDS)
+            expires = time.monotonic() + TOKEN_CACHE_SECONDS
+            self._tokens[self.keys().token_hash(token)] = (hospital, expires)
         return hospital
 
     def writers(self) -> WriterPerLoop:
         with self._lock:
             if self._writers is None:
-                factory, vault = self.factory, self.keys
-
-                def store() -> Callable[[list[Incoming]], list[Submission]]:
-                    return partial(store_referrals, factory(), vault())
-
-                self._writers = WriterPerLoop(store)
+                self._writers = WriterPerLoop(
+                    lambda: partial(store_referrals, self.factory(), self.keys())
+                )
             return self._writers
-
-    def cached_hospital(self, token: str) -> Organisation | None:
-        """Only the remembered answer (no database): for the event loop."""
-        if self.vault is None:
-            return None
-        hit = self._tokens.get(self.vault.token_hash(token))
-        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.api_rate_per_minute)
@@ -410,11 +402,7 @@ def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
 async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
     """Validate here (CPU only), then let the process's writer store it with its neighbours."""
     try:
-        if not hospital.identifier_system:
-            raise ValidationError(
-                "organisations.identifier_system", "hospital has no system", hospital.code
-            )
-        record = parse_referral(body, hospital.identifier_system, today=seoul_today())
+        record = validate_referral(hospital, body, today=seoul_today())
     except BundleRejected as rejected:
         await run_in_threadpool(record_rejection, care.factory(), hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)

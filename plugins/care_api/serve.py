@@ -7,8 +7,8 @@ Inside Airflow the API is mounted in Airflow's API server (``care_plugin``); thi
 for running it apart, e.g. in front of hospitals on its own host. Each worker is its
 own process with its own listening socket on the same port (``SO_REUSEPORT``, Linux
 and the BSDs), so the kernel spreads connections evenly over the workers. uvicorn's
-own ``--workers`` shares one socket, and the worker quickest to accept takes most
-connections: 44 of 50 in ``bench/intake.py``, one core busy and the other idle.
+own ``--workers`` shares one socket, and the worker quickest to accept can take most
+of the connections, leaving one core busy and the other idle.
 
 ``--app`` names an app factory (``module:function``) called with no arguments; the
 default reads the ``CARE_`` settings from the environment. SIGTERM or Ctrl-C stops

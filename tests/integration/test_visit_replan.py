@@ -43,7 +43,7 @@ def routes(engine: Engine) -> dict[tuple[str, dt.date], list[tuple[str, dt.time]
     return result
 
 
-def unchanged_except(
+def changed_between(
     before: dict[tuple[str, dt.date], Any], after: dict[tuple[str, dt.date], Any]
 ) -> set[tuple[str, dt.date]]:
     return {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
@@ -86,7 +86,7 @@ def test_replans_only_what_changed(planning_database: Engine) -> None:
     (sick,) = published["plans"]
     assert sick["revision"] == 2 and sick["new_revision"]
     after = routes(engine)
-    changed = unchanged_except(planned, after)
+    changed = changed_between(planned, after)
     assert {f"{code} {day.isoformat()}" for code, day in changed} == set(sick["changed_routes"])
     assert (sick_code, WEDNESDAY) in changed and (sick_code, WEDNESDAY) not in after
     for key in changed - {(sick_code, WEDNESDAY)}:
@@ -140,7 +140,7 @@ def test_replans_only_what_changed(planning_database: Engine) -> None:
         key for key, stops in latest.items() if any(k.endswith(urgent_key) for k, _ in stops)
     ]
     assert taken[1] == THURSDAY  # on its booked day; with the booked nurse if her day has room
-    changed = unchanged_except(after, latest)
+    changed = changed_between(after, latest)
     assert f"{taken[0]} {THURSDAY.isoformat()}" in urgent["changed_routes"]
     for key in changed - {taken, booked}:
         # a route changes only if the booked visit now meets one of its contacts

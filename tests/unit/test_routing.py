@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from care_models.visits.model import Coordinator, DueContact, Place, Plan, PlannedStop
+from care_models.visits.model import Coordinator, DueContact, Place, Plan
 from care_models.visits.routing import (
     nearest_neighbour_plan,
     nearest_neighbour_vrptw,
@@ -114,13 +114,6 @@ def minute(t: dt.time) -> int:
     return t.hour * 60 + t.minute
 
 
-def routes(plan: Plan) -> dict[tuple[str, dt.date], list[PlannedStop]]:
-    result: dict[tuple[str, dt.date], list[PlannedStop]] = {}
-    for stop in plan.stops:
-        result.setdefault((stop.staff_code, stop.day), []).append(stop)
-    return {k: sorted(v, key=lambda s: s.sequence) for k, v in result.items()}
-
-
 def assert_valid(plan: Plan, contacts: list[DueContact], staff: list[Coordinator]) -> None:
     """Coverage, skills, days, hours, lunch (travel included), windows, no overlaps."""
     by_key = {c.key: c for c in contacts}
@@ -131,7 +124,7 @@ def assert_valid(plan: Plan, contacts: list[DueContact], staff: list[Coordinator
     assert not planned.keys() & unplanned
     assert planned.keys() | unplanned == by_key.keys()
     assert all(u.reason for u in plan.unplanned)
-    for (code, day), stops in routes(plan).items():
+    for (code, day), stops in plan.routes().items():
         coord = coords[code]
         assert coord.works_on(day)
         assert [s.sequence for s in stops] == list(range(1, len(stops) + 1))
@@ -442,7 +435,7 @@ def test_replan_with_an_urgent_contact_leaves_other_days_identical(
         seconds_per_problem=FAST,
     )
     assert_valid(quiet, [*contacts, urgent], staff)
-    before, now = routes(week_plan), routes(quiet)
+    before, now = week_plan.routes(), quiet.routes()
     changed = {k for k in before.keys() | now.keys() if before.get(k) != now.get(k)}
     assert changed == {("S0001", WEEK[2])}
 
@@ -471,9 +464,9 @@ def test_replan_with_a_sick_coordinator_moves_only_that_days_stops(
     assert {k for k in now if now[k] != before.get(k)} <= moved  # nobody else moves
     assert moved <= now.keys() | {u.contact_key for u in after.unplanned}
     touched = {now[k] for k in moved if k in now}
-    for key, stops in routes(week_plan).items():
+    for key, stops in week_plan.routes().items():
         if key != sick and key not in touched:
-            assert routes(after)[key] == stops  # untouched routes are kept exactly
+            assert after.routes()[key] == stops  # untouched routes are kept exactly
     # the same replan again gives the same plan
     assert after == replan(
         week_plan,
