@@ -1,9 +1,12 @@
 """Settings from environment variables, with working defaults for the embedded demo.
 
-Every setting is an environment variable whose name starts with ``CARE_``. An
-unknown ``CARE_`` variable is an error (a misspelt setting silently ignored is how
-a production system ends up on the demo key). ``SETTINGS`` below is the single
-list the README's configuration table is written from.
+Every setting is an environment variable whose name starts with ``CARE_``, declared
+once as a field of :class:`Settings` (pydantic-settings): its name, type, default,
+bounds and help text. An unknown ``CARE_`` variable is an error (a misspelt setting
+silently ignored is how a production system ends up on the demo key). The README's
+configuration table is :func:`settings_table`; a test keeps the two equal.
+
+Errors name the setting and the rule, never the value: a value may be a key.
 """
 
 from __future__ import annotations
@@ -11,112 +14,131 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from care_models.errors import ConfigurationError, MissingKeyError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MODES = ("development", "production")
+PREFIX = "CARE_"
+DEV_KEYS = "development: generated into `CARE_VAR_DIR/dev-keys.env`"
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: str
-    description: str
+def _setting(default: Any, shown: str, description: str, **bounds: Any) -> Any:
+    """A field with the default the README shows (when it is computed, not literal)."""
+    return Field(default, description=description, json_schema_extra={"shown": shown}, **bounds)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "CARE_MODE",
+class Settings(BaseSettings):
+    """The platform's settings; ``CARE_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True, extra="forbid")
+
+    mode: Literal["development", "production"] = _setting(
         "development",
+        "`development`",
         "`development` or `production`. Production refuses to start without "
-        "CARE_ENCRYPTION_KEYS and CARE_MATCH_KEY and never generates keys.",
-    ),
-    Setting(
-        "CARE_VAR_DIR",
-        "<project>/var",
+        "`CARE_ENCRYPTION_KEYS` and `CARE_MATCH_KEY` and never generates keys.",
+    )
+    var_dir: Path = _setting(
+        PROJECT_ROOT / "var",
+        "`<project>/var`",
         "Where the embedded database, development keys, Airflow home and outputs live.",
-    ),
-    Setting(
-        "CARE_DATABASE_URL",
-        "sqlite:///<CARE_VAR_DIR>/care.db",
-        "SQLAlchemy URL of the care database: `sqlite:///…` or `postgresql+psycopg://…`.",
-    ),
-    Setting(
-        "CARE_ENCRYPTION_KEYS",
-        "(development: generated into CARE_VAR_DIR/dev-keys.env)",
+    )
+    database_url: str = _setting(
+        "",
+        "`sqlite:///<CARE_VAR_DIR>/care.db`",
+        "SQLAlchemy URL of the care database: `sqlite:///…` or `postgresql+psycopg://…` "
+        "(`postgresql://` means psycopg 3). SQLite runs with WAL, a busy timeout and "
+        "foreign keys on.",
+    )
+    encryption_keys: tuple[str, ...] = _setting(
+        (),
+        DEV_KEYS,
         "Comma-separated urlsafe-base64 32-byte AES-GCM keys; the first encrypts, all "
         "decrypt (key rotation). Make one with `python -m care_models keygen`.",
-    ),
-    Setting(
-        "CARE_MATCH_KEY",
-        "(development: generated into CARE_VAR_DIR/dev-keys.env)",
-        "Urlsafe-base64 32-byte HMAC key for the keyed hashes that match a person.",
-    ),
-    Setting(
-        "CARE_OUTPUT_DIR",
-        "<CARE_VAR_DIR>/out",
+    )
+    match_key: str | None = _setting(
+        None,
+        DEV_KEYS,
+        "Urlsafe-base64 32-byte HMAC key for the keyed hashes that match a person "
+        "(resident registration number; name + birth date + phone).",
+    )
+    output_dir: Path = _setting(
+        Path(),
+        "`<CARE_VAR_DIR>/out`",
         "Where workflows write files a person reads (schedules, agendas, reports).",
-    ),
-    Setting(
-        "CARE_SQLITE_BUSY_TIMEOUT_MS",
-        "10000",
-        "How long a SQLite writer waits for a lock before failing.",
-    ),
-    Setting(
-        "CARE_SYNTHETIC_CLIENTS",
-        "450",
-        "Number of clients the synthetic county generates (benchmarks use up to 100000).",
-    ),
-    Setting(
-        "CARE_SYNTHETIC_SEED",
-        "20260301",
+    )
+    sqlite_busy_timeout_ms: int = _setting(
+        10000, "`10000`", "How long a SQLite writer waits for a lock before failing.", ge=0
+    )
+    synthetic_clients: int = _setting(
+        450,
+        "`450`",
+        "Number of clients the synthetic county generates (benchmarks use up to 100000; "
+        "staff grow in proportion).",
+        ge=1,
+    )
+    synthetic_seed: int = _setting(
+        20260301,
+        "`20260301`",
         "Seed of the synthetic county: the same seed gives the same county.",
-    ),
-    Setting(
-        "CARE_API_MAX_BODY_BYTES",
-        "1048576",
-        "Largest request body the care API accepts (a referral Bundle is a few kB).",
-    ),
-    Setting(
-        "CARE_API_RATE_PER_MINUTE",
-        "600",
-        "Requests per minute each hospital may make to the care API (token bucket).",
-    ),
-    Setting(
-        "CARE_TEST_POSTGRES_URL",
+        ge=0,
+    )
+    api_max_body_bytes: int = _setting(
+        1048576,
+        "`1048576`",
+        "Largest request body the care API accepts (a referral Bundle is a few kB); "
+        "larger is a 413.",
+        ge=1024,
+    )
+    api_rate_per_minute: int = _setting(
+        600,
+        "`600`",
+        "Requests per minute each hospital may make to the care API; more is a 429.",
+        ge=1,
+    )
+    test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",
         "Tests only: the PostgreSQL server the suite also runs on.",
-    ),
-    Setting(
-        "CARE_TEST_REQUIRE_BROWSER",
-        "0",
+    )
+    test_require_browser: bool = _setting(
+        False,
+        "`0`",
         "Tests only: `1` makes missing Chromium/ChromeDriver a failure instead of a skip (CI).",
-    ),
-    Setting(
-        "CARE_TEST_REQUIRE_POSTGRES",
-        "0",
+    )
+    test_require_postgres: bool = _setting(
+        False,
+        "`0`",
         "Tests only: `1` makes an unreachable PostgreSQL a failure instead of a skip (CI).",
-    ),
-)
-KNOWN_SETTINGS = frozenset(s.name for s in SETTINGS)
+    )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        *_: PydanticBaseSettingsSource,
+        **__: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings reads the environment (or the mapping a test passes) itself, so
+        # that a test's mapping is the whole environment and nothing leaks in.
+        return (init_settings,)
 
-@dataclass(frozen=True)
-class Settings:
-    mode: str
-    var_dir: Path
-    database_url: str
-    encryption_keys: tuple[str, ...]
-    match_key: str | None
-    output_dir: Path
-    sqlite_busy_timeout_ms: int
-    synthetic_clients: int
-    synthetic_seed: int
-    api_max_body_bytes: int = 1048576
-    api_rate_per_minute: int = 600
+    @model_validator(mode="after")
+    def _derived_defaults(self) -> Settings:
+        var_dir = self.var_dir.resolve()
+        object.__setattr__(self, "var_dir", var_dir)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{var_dir / 'care.db'}")
+        output = self.output_dir if self.output_dir != Path() else var_dir / "out"
+        object.__setattr__(self, "output_dir", output.resolve())
+        return self
 
     @property
     def production(self) -> bool:
@@ -127,56 +149,74 @@ class Settings:
         return self.var_dir / "dev-keys.env"
 
 
+def env_name(field: str) -> str:
+    return f"{PREFIX}{field.upper()}"
+
+
+KNOWN_SETTINGS = frozenset(env_name(name) for name in Settings.model_fields)
+
+
+def settings_table() -> str:
+    """The README's configuration table, from the fields themselves."""
+    lines = ["| Setting | Default | What it does |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        extra = field.json_schema_extra
+        shown = extra["shown"] if isinstance(extra, dict) else ""
+        lines.append(f"| `{env_name(name)}` | {shown} | {field.description} |")
+    return "\n".join(lines)
+
+
 def reject_unknown_settings(environ: Mapping[str, str]) -> None:
     for name in sorted(environ):
-        if name.startswith("CARE_") and name not in KNOWN_SETTINGS:
+        if name.startswith(PREFIX) and name not in KNOWN_SETTINGS:
             close = difflib.get_close_matches(name, KNOWN_SETTINGS, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigurationError(name, f"unknown setting{hint}")
 
 
-def _int_setting(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
-    raw = environ.get(name, str(default)).strip()
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(name, f"must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigurationError(name, f"must be at least {minimum}, got {value}")
-    return value
+def _field_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in Settings.model_fields:
+        raw = environ.get(env_name(name), "").strip()
+        if not raw:
+            continue  # an empty variable means the default, as an absent one does
+        values[name] = raw
+    if "encryption_keys" in values:
+        values["encryption_keys"] = tuple(
+            key.strip() for key in values["encryption_keys"].split(",") if key.strip()
+        )
+    if "mode" in values:
+        values["mode"] = values["mode"].lower()
+    return values
 
 
-def _mode(environ: Mapping[str, str]) -> str:
-    mode = environ.get("CARE_MODE", "development").strip().lower()
-    if mode not in MODES:
-        raise ConfigurationError("CARE_MODE", f"must be one of {', '.join(MODES)}, got {mode!r}")
-    return mode
+def _rule(error: Mapping[str, Any]) -> str:
+    """Pydantic's rule for one bad field, in words that do not repeat the value."""
+    context = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected', '')}".replace("'", "")
+    if kind in ("int_parsing", "int_from_float"):
+        return "must be a whole number"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be at least {context.get('ge', context.get('gt'))}"
+    if kind == "bool_parsing":
+        return "must be 0 or 1"
+    return "is malformed"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raises ConfigurationError naming the first bad one."""
     env = os.environ if environ is None else environ
     reject_unknown_settings(env)
-    mode = _mode(env)
-    var_dir = Path(env.get("CARE_VAR_DIR") or PROJECT_ROOT / "var").resolve()
-    database_url = env.get("CARE_DATABASE_URL") or f"sqlite:///{var_dir / 'care.db'}"
-    keys = tuple(k.strip() for k in env.get("CARE_ENCRYPTION_KEYS", "").split(",") if k.strip())
-    match_key = env.get("CARE_MATCH_KEY", "").strip() or None
-    if mode == "production":
-        if not keys:
+    try:
+        settings = Settings(**_field_values(env))
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        raise ConfigurationError(env_name(str(error["loc"][0])), _rule(error)) from None
+    if settings.production:
+        if not settings.encryption_keys:
             raise MissingKeyError("CARE_ENCRYPTION_KEYS", "required in production mode")
-        if not match_key:
+        if not settings.match_key:
             raise MissingKeyError("CARE_MATCH_KEY", "required in production mode")
-    return Settings(
-        mode=mode,
-        var_dir=var_dir,
-        database_url=database_url,
-        encryption_keys=keys,
-        match_key=match_key,
-        output_dir=Path(env.get("CARE_OUTPUT_DIR") or var_dir / "out").resolve(),
-        sqlite_busy_timeout_ms=_int_setting(env, "CARE_SQLITE_BUSY_TIMEOUT_MS", 10000, 0),
-        synthetic_clients=_int_setting(env, "CARE_SYNTHETIC_CLIENTS", 450, 1),
-        synthetic_seed=_int_setting(env, "CARE_SYNTHETIC_SEED", 20260301, 0),
-        api_max_body_bytes=_int_setting(env, "CARE_API_MAX_BODY_BYTES", 1048576, 1024),
-        api_rate_per_minute=_int_setting(env, "CARE_API_RATE_PER_MINUTE", 600, 1),
-    )
+    return settings

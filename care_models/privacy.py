@@ -24,10 +24,10 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from dotenv import dotenv_values
 from sqlalchemy.orm import Session
 
 from care_models.config import Settings
@@ -80,7 +80,7 @@ def ensure_dev_keys(settings: Settings) -> tuple[tuple[str, ...], str]:
         with os.fdopen(fd, "w") as handle:
             handle.write(content)
         log.warning("generated a local development key file at %s (not for production)", path)
-    values = _read_env_file(path)
+    values = {name: value or "" for name, value in dotenv_values(path).items()}
     keys = tuple(k for k in values.get("CARE_ENCRYPTION_KEYS", "").split(",") if k)
     match_key = values.get("CARE_MATCH_KEY", "")
     if not keys or not match_key:
@@ -88,15 +88,6 @@ def ensure_dev_keys(settings: Settings) -> tuple[tuple[str, ...], str]:
             "CARE_ENCRYPTION_KEYS", f"development key file {path} is incomplete"
         )
     return keys, match_key
-
-
-def _read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
-            name, _, value = line.partition("=")
-            values[name.strip()] = value.strip()
-    return values
 
 
 @dataclass(frozen=True)

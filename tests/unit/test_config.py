@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from care_models.config import PROJECT_ROOT, SETTINGS, load_settings
+from care_models.config import PROJECT_ROOT, load_settings, settings_table
 from care_models.errors import ConfigurationError, MissingKeyError
 
 
@@ -54,7 +54,22 @@ def test_malformed_values_name_the_setting_and_rule(name: str, value: str, rule:
     assert rule in caught.value.problem
 
 
-def test_every_setting_is_documented_in_the_readme() -> None:
+def test_readme_configuration_table_is_the_settings_themselves() -> None:
+    """Name, default and help of every setting are written once: README shows them as is."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    for setting in SETTINGS:
-        assert f"`{setting.name}`" in readme, setting.name
+    start = readme.index("| Setting | Default | What it does |")
+    table = readme[start:].split("\n\n", 1)[0].strip()
+    assert table == settings_table()
+
+
+def test_errors_name_the_rule_without_echoing_the_value() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"CARE_API_RATE_PER_MINUTE": "secret-looking-value"})
+    assert "secret-looking-value" not in str(caught.value)
+    assert caught.value.setting == "CARE_API_RATE_PER_MINUTE"
+
+
+def test_empty_variables_mean_the_default() -> None:
+    settings = load_settings({"CARE_DATABASE_URL": "", "CARE_ENCRYPTION_KEYS": " "})
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.encryption_keys == ()
