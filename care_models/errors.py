@@ -13,7 +13,14 @@ answer and let the rest propagate::
     │   ├── ValidationError         one record breaks one rule (names field and rule)
     │   └── DuplicateError          a natural key already exists
     ├── GateFailure                 a data-quality gate rejected a whole batch
-    └── ExternalServiceError        a hospital FHIR server or vendor API misbehaved
+    └── TransientError              a fault that may pass: the one retryable branch
+        └── ExternalServiceError    a hospital FHIR server or vendor API misbehaved
+
+Only :class:`TransientError` is worth retrying (``retryable``): a missing setting or
+font, a broken rule or a failed gate gives the same answer on every attempt, so a
+workflow step fails at once with the message (``plugins/care_tasks/outcomes.py`` is
+the one place that turns this tree into Airflow outcomes). Errors from outside the
+tree (a database lock, a dropped connection) are left to the retry policy too.
 
 Messages never contain personal values: they name the field, the rule and the
 record's non-personal key.
@@ -22,10 +29,13 @@ record's non-personal key.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 
 class CareError(Exception):
     """Base of every error the care platform raises on purpose."""
+
+    retryable: ClassVar[bool] = False
 
 
 class ConfigurationError(CareError):
@@ -85,5 +95,11 @@ class GateFailure(CareError):
         )
 
 
-class ExternalServiceError(CareError):
+class TransientError(CareError):
+    """A fault that may pass on its own (a lock, a timeout): retried, a bounded number of times."""
+
+    retryable = True
+
+
+class ExternalServiceError(TransientError):
     """A hospital FHIR server or a device vendor answered badly or not at all."""

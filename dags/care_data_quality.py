@@ -41,25 +41,9 @@ COUNTY_SUITES = ["county.towns", "county.staff", "county.clients"]
 def care_data_quality() -> None:
     @task(map_index_template="{{ suite }}")
     def check_suite(suite: str, run_id: str | None = None) -> dict[str, object]:
-        from airflow.sdk.exceptions import AirflowFailException
+        from care_tasks.quality import check_county_suite
 
-        from care_models.db import engine_from_environment
-        from care_models.errors import GateFailure
-        from gates import run_gate_on_table
-
-        engine = engine_from_environment()
-        try:
-            outcome = run_gate_on_table(engine, suite, run_key=run_id)
-        except GateFailure as failure:
-            raise AirflowFailException(str(failure)) from None  # data will not fix itself on retry
-        finally:
-            engine.dispose()
-        return {
-            "suite": suite,
-            "rows": outcome.rows_evaluated,
-            "failed": outcome.rows_failed,
-            "rules": [rule["rule"] for rule in outcome.failed_rules],
-        }
+        return check_county_suite(suite, run_key=run_id)
 
     @task
     def report(results: list[dict[str, object]]) -> dict[str, object]:

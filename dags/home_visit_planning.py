@@ -71,14 +71,14 @@ VISIT_PLAN = Asset("care://visits/plan")
 def home_visit_planning() -> None:
     @task
     def demand(run_id: str | None = None) -> dict[str, object]:
-        from care_models.workdays import seoul_today
+        from care_tasks.common import run_day
         from care_tasks.visits import gate_demand, plan_choice
 
         context = get_current_context()
         dag_run = context.get("dag_run")
         conf = {**context["params"], **(getattr(dag_run, "conf", None) or {})}
         which = plan_choice(conf.get("plan"), getattr(dag_run, "run_type", None))
-        today = seoul_today().isoformat()
+        today = run_day(context).isoformat()  # the run's date: re-runs reproduce
         return gate_demand(which, int(conf["horizon_days"]), today, run_key=run_id)
 
     @task

@@ -7,10 +7,11 @@ import logging
 from sqlalchemy import select
 
 from care_models.callbacks import deliver_callbacks
-from care_models.errors import CareError, GateFailure
+from care_models.errors import CareError
 from care_models.intake import gate_rows, pending_referral_ids, run_intake
 from care_models.schema import Organisation
 from care_tasks.common import care_context
+from care_tasks.outcomes import care_task
 
 log = logging.getLogger(__name__)
 INTAKE_SUITE = "intake.referrals"
@@ -40,6 +41,7 @@ def _pull_base_url(hospital_code: str) -> str | None:
     return f"{scheme}://{host}{port}/{(connection.schema or 'fhir').strip('/')}"
 
 
+@care_task
 def pull_all_hospitals() -> dict[str, int]:
     from hooks.fhir_pull import pull_hospital
 
@@ -72,10 +74,10 @@ def pull_all_hospitals() -> dict[str, int]:
     return totals
 
 
+@care_task
 def gate_pending_referrals(run_key: str | None = None) -> dict[str, object]:
     """Run the intake gate on received referrals; a failing batch fails the task."""
     import pandas as pd
-    from airflow.sdk.exceptions import AirflowFailException
 
     from gates import run_gate_on_rows
 
@@ -85,17 +87,15 @@ def gate_pending_referrals(run_key: str | None = None) -> dict[str, object]:
             rows, unparsable = gate_rows(session, ctx.vault, ids, ctx.today)
         rejected: dict[str, list[str]] = {str(k): [v] for k, v in unparsable.items()}
         if rows:
-            try:
-                outcome = run_gate_on_rows(
-                    ctx.engine, INTAKE_SUITE, pd.DataFrame(rows), run_key=run_key
-                )
-            except GateFailure as failure:
-                raise AirflowFailException(str(failure)) from None
+            outcome = run_gate_on_rows(
+                ctx.engine, INTAKE_SUITE, pd.DataFrame(rows), run_key=run_key
+            )
             for key, rules in outcome.quarantined.items():
                 rejected.setdefault(key, []).extend(rules)
     return {"referral_ids": ids, "rejected": rejected}
 
 
+@care_task
 def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
     ids = [int(i) for i in gated["referral_ids"]]  # type: ignore[attr-defined]
     rejected = {int(k): list(v) for k, v in gated["rejected"].items()}  # type: ignore[attr-defined]
@@ -106,6 +106,7 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
     return result
 
 
+@care_task
 def notify_hospitals() -> dict[str, int]:
     with care_context() as ctx:
         summary = deliver_callbacks(ctx.factory)

@@ -6,8 +6,10 @@ import datetime as dt
 import logging
 from typing import Any
 
+from care_models.errors import GateFailure, ValidationError
 from care_models.visits.model import Coordinator, DueContact
 from care_tasks.common import TaskContext, care_context
+from care_tasks.outcomes import care_task
 
 log = logging.getLogger(__name__)
 DEMAND_SUITE = "plan.demand"
@@ -110,7 +112,7 @@ def horizons_to_plan(
     from care_models.visits.record import current_horizons
 
     if which not in PLAN_CHOICES:
-        raise ValueError(f"plan: must be one of {', '.join(PLAN_CHOICES)}, not {which!r}")
+        raise ValidationError("plan", f"must be one of {', '.join(PLAN_CHOICES)}")
     if which == "current":
         with ctx.factory() as session:
             current = current_horizons(session, today)
@@ -157,6 +159,7 @@ def _gate_horizon(
     }
 
 
+@care_task
 def gate_demand(which: str, days: int, today: str, run_key: str | None = None) -> dict[str, Any]:
     """Expand and gate the demand of each horizon to plan; the (horizon, town) jobs.
 
@@ -164,19 +167,12 @@ def gate_demand(which: str, days: int, today: str, run_key: str | None = None) -
     re-run publishes the same plan); one with a plan in force from other inputs is
     replanned with minimal disturbance from ``today`` on; otherwise it is planned.
     """
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from care_models.errors import CareError
-
     day = dt.date.fromisoformat(today)
     with care_context() as ctx:
-        try:
-            gated = [
-                _gate_horizon(ctx, first, last, run_key)
-                for first, last in horizons_to_plan(ctx, which, day, days)
-            ]
-        except (CareError, ValueError) as error:  # bad records stop the stage, naming them
-            raise AirflowFailException(str(error)) from None
+        gated = [
+            _gate_horizon(ctx, first, last, run_key)
+            for first, last in horizons_to_plan(ctx, which, day, days)
+        ]
     return {
         "today": today,
         "horizons": gated,
@@ -184,6 +180,7 @@ def gate_demand(which: str, days: int, today: str, run_key: str | None = None) -
     }
 
 
+@care_task
 def solve_job(job: dict[str, Any], today: str) -> dict[str, Any]:
     """Route one town team's contacts over one horizon (a mapped task per job).
 
@@ -231,7 +228,6 @@ def _checked_plan(
     run_key: str | None,
 ) -> dict[str, Any]:
     import pandas as pd
-    from airflow.sdk.exceptions import AirflowFailException
 
     from care_models.visits.checks import check_plan, stop_rows
     from care_models.visits.planning import merge, partitions, plan_from_rows, plan_to_rows
@@ -246,9 +242,7 @@ def _checked_plan(
     plan = merge((first, last), (plan_from_rows(p) for p in parts), nobody)
     problems = check_plan(plan, contacts, staff, from_day=today)
     if problems:
-        raise AirflowFailException(
-            f"plan gate {first}: {len(problems)} problems, first: " + "; ".join(problems[:5])
-        )
+        raise GateFailure(f"plan checks {first}", problems[:5], len(plan.stops), len(problems))
     if plan.stops:
         run_gate_on_rows(
             ctx.engine,
@@ -259,6 +253,7 @@ def _checked_plan(
     return plan_to_rows(plan)
 
 
+@care_task
 def gate_plan(
     gated: dict[str, Any], parts: list[dict[str, Any]], run_key: str | None = None
 ) -> dict[str, Any]:
@@ -278,6 +273,7 @@ def gate_plan(
     return {"plans": plans}
 
 
+@care_task
 def publish_and_record(checked: dict[str, Any]) -> dict[str, Any]:
     """Publish each plan's day sheets and record it, with the audit rows, in one transaction.
 
