@@ -74,8 +74,24 @@ lint: install
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 
+# airflow standalone starts its API server, scheduler, DAG processor and triggerer by
+# running `airflow` from PATH, so the venv's bin goes first. The workflows are unpaused
+# (UNPAUSE=0 keeps them as they are): on the embedded demo their next runs then show.
+UI_PORT ?= 8080
+UNPAUSE ?= 1
 ui: install
-	@$(BIN)/airflow standalone
+	@mkdir -p $(LOGS)
+	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 \
+		|| { tail -20 $(LOGS)/airflow-db-migrate.log; exit 1; }
+	@if [ "$(UNPAUSE)" = 1 ]; then \
+		$(BIN)/airflow dags reserialize > $(LOGS)/airflow-reserialize.log 2>&1 || true; \
+		for dag in $(DAGS_IN_ORDER); do \
+			$(BIN)/airflow dags unpause $$dag > /dev/null 2>&1 \
+				&& echo "unpaused $$dag" || echo "note: $$dag not registered yet"; \
+		done; \
+	fi
+	@echo "==> Airflow UI on http://localhost:$(UI_PORT) (admin password: $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	@PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW__API__PORT=$(UI_PORT) $(BIN)/airflow standalone
 
 bench: install
 	@$(BIN)/python bench/dag_parse.py
