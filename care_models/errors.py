@@ -11,7 +11,9 @@ answer and let the rest propagate::
     │   └── DecryptionError         a ciphertext does not open with any configured key
     ├── DataError                   input broke a rule; nothing was written
     │   ├── ValidationError         one record breaks one rule (names field and rule)
-    │   └── DuplicateError          a natural key already exists
+    │   ├── DuplicateError          a natural key already exists
+    │   ├── NotFoundError           a record the input refers to does not exist
+    │   └── CapacityError           nobody can take the work within the rule's window
     ├── GateFailure                 a data-quality gate rejected a whole batch
     └── TransientError              a fault that may pass: the one retryable branch
         └── ExternalServiceError    a hospital FHIR server or vendor API misbehaved
@@ -63,7 +65,7 @@ class DataError(CareError):
     """Input broke a rule; nothing was written."""
 
 
-class ValidationError(DataError):
+class ValidationError(DataError, ValueError):
     """One record breaks one rule."""
 
     def __init__(self, field: str, rule: str, record: str | None = None) -> None:
@@ -76,6 +78,14 @@ class ValidationError(DataError):
 
 class DuplicateError(DataError):
     """A natural key already exists."""
+
+
+class NotFoundError(DataError, LookupError):
+    """A record the input refers to (by its non-personal key) does not exist."""
+
+
+class CapacityError(DataError, LookupError):
+    """Nobody can take the work within the window a rule allows (names the rule)."""
 
 
 class GateFailure(CareError):

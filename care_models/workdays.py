@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 
+from care_models.errors import ValidationError
+
 SEOUL = dt.timezone(dt.timedelta(hours=9), "Asia/Seoul")
 
 
@@ -26,7 +28,7 @@ def is_business_day(day: dt.date) -> bool:
 def add_business_days(start: dt.date, days: int) -> dt.date:
     """The ``days``-th business day after ``start`` (``start`` itself does not count)."""
     if days < 0:
-        raise ValueError("days must not be negative")
+        raise ValidationError("days", "must not be negative")
     current = start
     remaining = days
     while remaining:

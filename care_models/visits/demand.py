@@ -182,12 +182,12 @@ def cadence_windows(
     can satisfy it. ``start_date`` is required for packages and one-off services.
     """
     if cadence not in vocab.CADENCES:
-        raise ValueError(f"unknown cadence {cadence!r}")
+        raise ValidationError("cadence", f"unknown cadence {cadence!r}")
     if contacts_per_period < 1:
-        raise ValueError("contacts_per_period must be at least 1")
+        raise ValidationError("contacts_per_period", "must be at least 1")
     if cadence in ANCHORED_CADENCES:
         if start_date is None:
-            raise ValueError(f"a {cadence} cadence needs a start date")
+            raise ValidationError("start_date", f"a {cadence} cadence needs a start date")
         days = package_weeks * 7 if cadence == "package" else ONCE_WINDOW_DAYS
         span_end = start_date + dt.timedelta(days=days - 1)
         if end_date is not None:

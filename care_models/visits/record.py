@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from care_models.errors import NotFoundError
 from care_models.schema import Staff, UnplannedContact, Visit, VisitPlan
 from care_models.visits.model import Coordinator, DueContact, Plan
 from care_models.visits.planning import plan_to_rows
@@ -175,5 +176,5 @@ def _client_id(session: Session, client_code: str) -> int:
 
     client_id = session.scalar(select(Client.id).where(Client.code == client_code))
     if client_id is None:
-        raise LookupError(f"client {client_code} does not exist")
+        raise NotFoundError(f"client {client_code} does not exist")
     return client_id

@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from care_models.errors import ValidationError
 from care_models.visits.model import Place
 
 EARTH_RADIUS_KM = 6371.0088
@@ -77,7 +78,7 @@ class HaversineTravel:
         urban_radius_km: float = 2.0,
     ) -> None:
         if road_factor < 1 or rural_kmh <= 0 or urban_kmh <= 0:
-            raise ValueError("road_factor must be >= 1 and speeds positive")
+            raise ValidationError("road_factor", "must be >= 1 and speeds positive")
         self.road_factor = road_factor
         self.rural_kmh = rural_kmh
         self.urban_kmh = urban_kmh
@@ -131,9 +132,9 @@ class MatrixTravel:
         self._minutes = np.asarray(minutes, dtype=np.int64)
         n = len(places)
         if self._km.shape != (n, n) or self._minutes.shape != (n, n):
-            raise ValueError(f"matrices must be {n}x{n} for {n} places")
+            raise ValidationError("matrices", f"must be {n}x{n} for {n} places")
         if (self._km < 0).any() or (self._minutes < 0).any():
-            raise ValueError("distances and durations must not be negative")
+            raise ValidationError("matrices", "distances and durations must not be negative")
         self.fallback = fallback
 
     def _pair(self, a: Place, b: Place) -> tuple[int, int] | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from care_models.errors import CapacityError, NotFoundError
 from care_models.schema import Client, Staff, StaffLeave, Town, Visit
 from care_models.workdays import SEOUL, is_business_day, next_business_day
 
@@ -100,10 +101,10 @@ def book_urgent_visit(session: Session, request: UrgentVisitRequest) -> Booking:
         return Booking(existing, created=False, late=existing.visit_date > request.latest)
     client = session.get(Client, request.client_id)
     if client is None:
-        raise LookupError(f"client {request.client_id} does not exist")
+        raise NotFoundError(f"client {request.client_id} does not exist")
     candidates = _candidates(session, client, request.skills)
     if not candidates:
-        raise LookupError(f"no active coordinator has any of the skills {request.skills}")
+        raise CapacityError(f"no active coordinator has any of the skills {request.skills}")
     day = next_business_day(request.earliest)
     for _ in range(SEARCH_DAYS):
         away, load = _on_leave(session, day), _load(session, day)
@@ -119,7 +120,9 @@ def book_urgent_visit(session: Session, request: UrgentVisitRequest) -> Booking:
                 late=day > request.latest,
             )
         day = next_business_day(day + dt.timedelta(days=1))
-    raise LookupError(f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}")
+    raise CapacityError(
+        f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}"
+    )
 
 
 def _book(
