@@ -35,12 +35,13 @@ install: $(BIN)/.installed
 
 demo: install
 	@mkdir -p $(LOGS)
+	@echo "==> checking the prerequisites (database, keys, Korean font, output folder)"
+	@$(BIN)/python -m care_models check
 	@echo "==> migrating the Airflow metadata database (SQLite, $(AIRFLOW_HOME))"
 	@$(BIN)/airflow db migrate > $(LOGS)/airflow-db-migrate.log 2>&1 \
 		|| { tail -20 $(LOGS)/airflow-db-migrate.log; exit 1; }
 	@echo "==> migrating the care database"
 	@$(BIN)/python -m care_models migrate 2>&1 | grep -v '^INFO' || true
-	@$(BIN)/python -m care_models check
 	@echo "==> loading the synthetic county"
 	@$(BIN)/python -m care_models seed
 	@PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m care_sim.demo $(DAGS_IN_ORDER)
