@@ -52,14 +52,16 @@ import httpx
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from care_models import migrations, synthetic
-from care_models import synthetic_referrals as sr
+from care_models import migrations
 from care_models.db import make_engine, session_factory
-from care_models.fhir import parse_referral
-from care_models.intake import IntakeSummary, gate_rows, pending_referral_ids, run_intake
+from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault, generate_key
-from care_models.referrals import submit_referral
+from care_models.referrals.intake import IntakeSummary, gate_rows, pending_referral_ids, run_intake
+from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation
+from care_models.synthetic import referrals as sr
+from care_models.synthetic.county import HOSPITALS, County, build_county
+from care_models.synthetic.load import hospital_token, load_county
 from care_models.workdays import seoul_today
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -135,7 +137,7 @@ def rate(count: int, seconds: float) -> float:
 
 
 def make_bundles(
-    county: synthetic.County, count: int, today: dt.date, seed: int, prefix: str = ""
+    county: County, count: int, today: dt.date, seed: int, prefix: str = ""
 ) -> list[BenchBundle]:
     """``count`` valid Bundles over the 8 hospitals; identifiers made unique if they are not."""
     specs = sr.referral_specs(county, count, today=today, seed=seed)
@@ -227,11 +229,11 @@ def scratch_database(kind: str, workdir: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def prepare_care_database(url: str, vault: Vault, county: synthetic.County) -> Engine:
+def prepare_care_database(url: str, vault: Vault, county: County) -> Engine:
     engine = make_engine(url)
     migrations.upgrade(engine)
     with Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, county)
+        load_county(session, vault, county)
     return engine
 
 
@@ -294,7 +296,7 @@ def bench_database(
     kind: str,
     workdir: Path,
     vault: Vault,
-    county: synthetic.County,
+    county: County,
     bundles: Sequence[BenchBundle],
     today: dt.date,
     figures: Figures,
@@ -424,7 +426,7 @@ class RoundResult:
 
 def _headers(hospital: str) -> dict[str, str]:
     return {
-        "Authorization": f"Bearer {synthetic.hospital_token(hospital)}",
+        "Authorization": f"Bearer {hospital_token(hospital)}",
         "Content-Type": "application/fhir+json",
         "Accept": "application/fhir+json",
     }
@@ -487,7 +489,7 @@ async def _load(
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     created: list[tuple[str, str]] = []
-    headers = {h[0]: _headers(h[0]) for h in synthetic.HOSPITALS}
+    headers = {h[0]: _headers(h[0]) for h in HOSPITALS}
     connections = [_Connection(base_url) for _ in range(clients)]
     pending = iter(enumerate(jobs))
     try:
@@ -623,7 +625,7 @@ def route_rounds(
 def bench_api(
     workdir: Path,
     vault_keys: tuple[str, str],
-    county: synthetic.County,
+    county: County,
     today: dt.date,
     requests: int,
     clients: int,
@@ -635,7 +637,7 @@ def bench_api(
     """Two rounds per route: saturation (closed loop), then the goal rate (open loop)."""
     encryption_key, match_key = vault_keys
     vault = Vault.from_keys([encryption_key], match_key)
-    warmup = len(synthetic.HOSPITALS) * max(1, workers)
+    warmup = len(HOSPITALS) * max(1, workers)
     bundles = make_bundles(county, 2 * requests + warmup, today, SPEC_SEED + 1, prefix="API")
     posts = [Job("POST", "/fhir/Bundle", b.hospital, b.body) for b in bundles]
     where = f"care_api.serve, {workers} worker(s)" if mode == "subprocess" else "a thread"
@@ -738,7 +740,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     overall = time.perf_counter()
 
     started = time.perf_counter()
-    county = synthetic.build_county(args.county_clients or max(450, args.bundles))
+    county = build_county(args.county_clients or max(450, args.bundles))
     bundles = make_bundles(county, args.bundles, today, SPEC_SEED)
     size = statistics.mean(len(b.body) for b in bundles)
     carers = sum(s.role in ("nurse", "social_worker") for s in county.staff)

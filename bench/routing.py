@@ -40,7 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from care_models import synthetic
+from care_models.synthetic.county import TOWNS, ClientSpec, build_county
+from care_models.synthetic.load import load_county
 from care_models.visits.model import SKILLS_BY_SERVICE, Coordinator, DueContact, Place, Plan
 from care_models.visits.routing import (
     nearest_neighbour_plan,
@@ -176,7 +177,7 @@ def demand_from_database(
         migrations.upgrade(engine)
         vault = Vault.from_keys([generate_key()], generate_key())
         with session_factory(engine)() as session:
-            synthetic.load_county(session, vault, synthetic.build_county(clients=clients))
+            load_county(session, vault, build_county(clients=clients))
             session.commit()
         with session_factory(engine)() as session:
             contacts = expand_demand(session, start, end)
@@ -196,7 +197,7 @@ def demand_from_plain_data(
     """
     from care_models.workdays import is_business_day
 
-    county = synthetic.build_county(clients=clients)
+    county = build_county(clients=clients)
     towns = {t.code: t for t in county.towns}
     days = [
         start + dt.timedelta(days=i)
@@ -224,7 +225,7 @@ def demand_from_plain_data(
     contacts: list[DueContact] = []
 
     def add(
-        c: synthetic.ClientSpec,
+        c: ClientSpec,
         number: int,
         service: str,
         mode: str,
@@ -292,7 +293,7 @@ def check(plan: Plan, contacts: list[DueContact], staff: list[Coordinator]) -> s
 def run_care(sizes: Sequence[int], start: dt.date, seconds_per_problem: float, demand: str) -> None:
     end = start + dt.timedelta(days=13)
     travel = HaversineTravel(
-        urban_places=[Place(t.latitude, t.longitude) for t in synthetic.TOWNS if t.kind == "eup"]
+        urban_places=[Place(t.latitude, t.longitude) for t in TOWNS if t.kind == "eup"]
     )
     print(
         f"\n== (b) two weeks of home visits {start}..{end}, "

@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from care_models import synthetic
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory, transaction
 from care_models.errors import CareError
 from care_models.privacy import Vault, generate_key
 from care_models.queries import load_query
+from care_models.synthetic.county import build_county
+from care_models.synthetic.load import county_counts, load_county
 
 
 def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
@@ -54,9 +55,9 @@ def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
     vault = Vault.from_settings(settings)
     clients = args.clients or settings.synthetic_clients
     started = time.perf_counter()
-    county = synthetic.build_county(clients=clients, seed=settings.synthetic_seed)
+    county = build_county(clients=clients, seed=settings.synthetic_seed)
     with transaction(session_factory(engine)) as session:
-        counts = synthetic.load_county(session, vault, county)
+        counts = load_county(session, vault, county)
     elapsed = time.perf_counter() - started
     if args.json:
         print(json.dumps(counts))
@@ -75,7 +76,7 @@ def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
     assert settings is not None
     engine = engine_from_settings(settings)
     with transaction(session_factory(engine)) as session:
-        counts = synthetic.county_counts(session)
+        counts = county_counts(session)
         gates = session.execute(load_query("reports/select_latest_gate_results")).all()
         quarantine = session.execute(load_query("reports/count_open_quarantine")).all()
     print(f"care database: {engine.url.render_as_string(hide_password=True)}")

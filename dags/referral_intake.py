@@ -12,7 +12,7 @@ for the pull hospitals:
    (required fields, dates, codes, one referral per person in a batch); failing
    referrals are rejected back to their hospital with the rule they broke;
 3. **intake**: match the person by keyed hash (ambiguous matches wait for review,
-   never merged), triage (rules in `care_models/rules/triage.json`), open the case
+   never merged), triage (rules in `care_models/referrals/rules/triage.json`), open the case
    with its needs, book the first assessment visit within 2 business days of
    discharge, move the hospital's Task to `accepted` or `rejected`;
 4. **notify**: POST each Task version to hospitals with a callback URL, once.

@@ -16,10 +16,12 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from care_models import migrations, synthetic
+from care_models import migrations
 from care_models.db import make_engine
 from care_models.privacy import Vault, generate_key
 from care_models.schema import Base
+from care_models.synthetic.county import build_county
+from care_models.synthetic.load import load_county
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_KEYS = {"CARE_ENCRYPTION_KEYS": generate_key(), "CARE_MATCH_KEY": generate_key()}
@@ -110,5 +112,5 @@ def engine(database_url: str) -> Iterator[Engine]:
 def county_engine(engine: Engine, vault: Vault) -> Engine:
     """The care database with the default synthetic county loaded."""
     with Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, synthetic.build_county())
+        load_county(session, vault, build_county())
     return engine

@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, select, text
 
-from care_models import synthetic
-from care_models import synthetic_referrals as sr
+from care_models.synthetic import referrals as sr
+from care_models.synthetic.county import build_county
+from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.serving import serve_app as serve
 
@@ -28,7 +29,7 @@ INTAKE_TABLES = (
 
 
 def specs(count: int, seed: int = 7) -> list[sr.ReferralSpec]:
-    return sr.referral_specs(synthetic.build_county(), count, today=seoul_today(), seed=seed)
+    return sr.referral_specs(build_county(), count, today=seoul_today(), seed=seed)
 
 
 def bundle_bytes(spec: sr.ReferralSpec, mutate: Any = None) -> bytes:
@@ -46,7 +47,7 @@ def resource(bundle: dict[str, Any], resource_type: str) -> dict[str, Any]:
 
 def headers(hospital_code: str) -> dict[str, str]:
     return {
-        "Authorization": f"Bearer {synthetic.hospital_token(hospital_code)}",
+        "Authorization": f"Bearer {hospital_token(hospital_code)}",
         "Content-Type": "application/fhir+json",
     }
 

@@ -32,9 +32,9 @@ from care_api.ratelimit import RateLimiter
 from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
-from care_models.fhir import BundleRejected, Issue, operation_outcome
+from care_models.fhir.bundle import BundleRejected, Issue, operation_outcome
 from care_models.privacy import Vault
-from care_models.referrals import (
+from care_models.referrals.store import (
     Incoming,
     find_tasks,
     hospital_for_token,

@@ -4,7 +4,7 @@ Two Korean pages (``/web/referrals``: the hospital's referrals and their status;
 ``/web/referrals/new``: a referral form) and the one script they use. The pages hold
 no data and need no login: the script asks for the hospital's API token (kept in
 ``sessionStorage`` only), builds the same transaction Bundle as
-:func:`care_models.synthetic_referrals.build_bundle` and talks to the token-checked
+:func:`care_models.synthetic.referrals.build_bundle` and talks to the token-checked
 FHIR endpoints of :mod:`care_api.app`. Every URL is relative, so the app works under
 a prefix (``/care`` inside Airflow's API server). Templates autoescape; the script
 writes data with ``textContent`` only, and a strict Content-Security-Policy allows
@@ -22,7 +22,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from care_models.fhir import ADL_ACTIVITIES, MAX_DISCHARGE_AHEAD_DAYS, NEED_CODES
+from care_models.fhir.bundle import ADL_ACTIVITIES, MAX_DISCHARGE_AHEAD_DAYS, NEED_CODES
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES_DIR = HERE / "templates"

@@ -5,7 +5,7 @@ the database's write lock (SQLite has one writer; PostgreSQL waits for a disk fl
 per commit). Each request validates its Bundle, then hands it to the
 :class:`ReferralWriter` of its event loop and waits; the writer stores everything
 handed over in the same turn of the loop in one transaction with
-:func:`care_models.referrals.store_referrals`, and each request gets its own answer
+:func:`care_models.referrals.store.store_referrals`, and each request gets its own answer
 (201 new, 200 already known) as if it had been alone. Nothing waits for a batch to
 fill: the batch is whatever is there when the loop gets to it.
 
@@ -22,7 +22,7 @@ import logging
 import weakref
 from collections.abc import Callable
 
-from care_models.referrals import Incoming, Submission
+from care_models.referrals.store import Incoming, Submission
 
 log = logging.getLogger(__name__)
 

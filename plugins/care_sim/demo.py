@@ -34,11 +34,12 @@ import httpx
 from sqlalchemy import func, select
 
 from care_api.app import create_app
-from care_models import synthetic
-from care_models import synthetic_referrals as sr
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings
 from care_models.schema import Referral, Staff, Town, Visit
+from care_models.synthetic import referrals as sr
+from care_models.synthetic.county import HOSPITALS, County, build_county
+from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
@@ -87,7 +88,7 @@ def _invalid_bundles(spec: sr.ReferralSpec) -> list[tuple[str, bytes]]:
     ]
 
 
-def _special_cases(county: synthetic.County, specs: list[sr.ReferralSpec]) -> list[sr.ReferralSpec]:
+def _special_cases(county: County, specs: list[sr.ReferralSpec]) -> list[sr.ReferralSpec]:
     """A resident of another city (rejected at intake) and a known client whose phone
     changed and who came without a registration number (held for identity review)."""
     moved = replace(
@@ -103,7 +104,7 @@ def _special_cases(county: synthetic.County, specs: list[sr.ReferralSpec]) -> li
     ]
 
 
-def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
+def submit_push_referrals(base_url: str, county: County) -> Submitted:
     today = seoul_today()
     specs = [
         s
@@ -118,7 +119,7 @@ def submit_push_referrals(base_url: str, county: synthetic.County) -> Submitted:
                 "/fhir/Bundle",
                 content=body,
                 headers={
-                    "Authorization": f"Bearer {synthetic.hospital_token(spec_code)}",
+                    "Authorization": f"Bearer {hospital_token(spec_code)}",
                     "Content-Type": "application/fhir+json",
                 },
             )
@@ -165,11 +166,11 @@ def run_dag(
 def task_states(base_url: str) -> Counter[str]:
     states: Counter[str] = Counter()
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        for code, *_ in synthetic.HOSPITALS:
+        for code, *_ in HOSPITALS:
             found = client.get(
                 "/fhir/Task",
                 params={"_count": 500},
-                headers={"Authorization": f"Bearer {synthetic.hospital_token(code)}"},
+                headers={"Authorization": f"Bearer {hospital_token(code)}"},
             ).json()
             states.update(e["resource"]["status"] for e in found.get("entry", []))
     return states
@@ -337,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     logs = settings.var_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    county = synthetic.build_county(settings.synthetic_clients, settings.synthetic_seed)
+    county = build_county(settings.synthetic_clients, settings.synthetic_seed)
     pulled = synthetic_referral_bundles(
         PULLED, today=seoul_today(), hospital_code=PULL_HOSPITAL, county=county
     )

@@ -1,7 +1,7 @@
 """A small FHIR R4 server simulator: a hospital that lets the county pull its referrals.
 
 Standard library only (``http.server`` in a background thread), on 127.0.0.1. Each
-referral is a transaction Bundle (as ``care_models.synthetic_referrals.build_bundle``
+referral is a transaction Bundle (as ``care_models.synthetic.referrals.build_bundle``
 makes); the simulator stores its resources under server ids, rewrites the Bundle's
 ``urn:uuid:`` references to relative ``Type/id`` references, and stamps every
 resource with ``meta.versionId`` and a strictly increasing ``meta.lastUpdated``.
@@ -461,8 +461,8 @@ def synthetic_referral_bundles(
     county: Any = None,
 ) -> list[dict[str, Any]]:
     """``count`` valid referral Bundles of one hospital, in the four synthetic shapes."""
-    from care_models.synthetic import build_county
-    from care_models.synthetic_referrals import SHAPES, build_bundle, referral_specs
+    from care_models.synthetic.county import build_county
+    from care_models.synthetic.referrals import SHAPES, build_bundle, referral_specs
 
     county = county or build_county()
     bundles = []

@@ -6,9 +6,9 @@ import logging
 
 from sqlalchemy import select
 
-from care_models.callbacks import deliver_callbacks
 from care_models.errors import CareError
-from care_models.intake import gate_rows, pending_referral_ids, run_intake
+from care_models.referrals.callbacks import deliver_callbacks
+from care_models.referrals.intake import gate_rows, pending_referral_ids, run_intake
 from care_models.schema import Organisation
 from care_tasks.common import care_context
 from care_tasks.outcomes import care_task

@@ -10,7 +10,7 @@ and follows the searchset's ``next`` links. Each matching ServiceRequest is turn
 back into the transaction Bundle a pushing hospital would have sent (its included
 Patient, Encounter, Conditions, ADL and living-situation Observations or
 QuestionnaireResponse and Task, references rewritten to ``urn:uuid:`` fullUrls) and
-goes through the same door as a push: :func:`care_models.referrals.submit_referral`
+goes through the same door as a push: :func:`care_models.referrals.store.submit_referral`
 (``source="pull"``), so the same rules apply and the hospital's referral identifier
 keeps it idempotent.
 
@@ -44,9 +44,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from care_models.errors import ExternalServiceError, ValidationError
-from care_models.fhir import BundleRejected
+from care_models.fhir.bundle import BundleRejected
 from care_models.privacy import Vault
-from care_models.referrals import record_rejection, submit_referral
+from care_models.referrals.store import record_rejection, submit_referral
 from care_models.schema import Organisation, SyncWatermark
 
 log = logging.getLogger(__name__)

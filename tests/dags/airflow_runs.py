@@ -9,9 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from care_models import migrations, synthetic
+from care_models import migrations
 from care_models.db import make_engine
 from care_models.privacy import Vault
+from care_models.synthetic.county import build_county
+from care_models.synthetic.load import load_county
 from tests.conftest import TEST_KEYS
 from tests.dags.test_dag_integrity import airflow_env
 
@@ -25,7 +27,7 @@ def prepare(home: Path) -> str:
     migrations.upgrade(engine)
     vault = Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
     with Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, synthetic.build_county())
+        load_county(session, vault, build_county())
     engine.dispose()
     result = subprocess.run(
         [AIRFLOW, "db", "migrate"],

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from care_models import synthetic
 from care_models.db import make_engine
 from care_models.schema import Client, GateResult
+from care_models.synthetic.county import build_county
 from tests.dags.airflow_runs import dags_test, prepare
 
 
@@ -55,5 +55,5 @@ def test_care_data_quality_fails_the_run_when_the_client_batch_is_bad(
     assert "state=failed" in output
     assert "quality gate 'county' failed: 100 of 450 rows broke rules" in output
     assert "every client has home coordinates" in output
-    for client in synthetic.build_county().clients[:100]:
+    for client in build_county().clients[:100]:
         assert client.person.name not in output

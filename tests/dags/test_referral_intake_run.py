@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from care_models.db import make_engine, session_factory
 from care_models.privacy import Vault
-from care_models.referrals import submit_referral
+from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation, Referral, SyncWatermark, Visit
 from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles

@@ -39,14 +39,16 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from care_api.app import create_app
-from care_models import migrations, synthetic
+from care_models import migrations
 from care_models.config import load_settings
 from care_models.db import make_engine
-from care_models.fhir import parse_referral
+from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
-from care_models.referrals import raw_bundle, set_status
+from care_models.referrals.store import raw_bundle, set_status
 from care_models.schema import Organisation, Referral
-from care_models.synthetic_referrals import build_bundle, identifier_system, referral_specs
+from care_models.synthetic.county import build_county
+from care_models.synthetic.load import hospital_token, load_county
+from care_models.synthetic.referrals import build_bundle, identifier_system, referral_specs
 from care_models.workdays import seoul_today
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -113,7 +115,7 @@ def care_server(tmp_path_factory: pytest.TempPathFactory, vault: Vault) -> Itera
     engine = make_engine(f"sqlite:///{database}")
     migrations.upgrade(engine)
     with Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, synthetic.build_county())
+        load_county(session, vault, build_county())
     app = create_app(settings=load_settings({}), engine=engine, vault=vault)
     site = Starlette(routes=[Mount(PREFIX, app=app)])  # as Airflow mounts plugin apps
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -229,7 +231,7 @@ def post_bundle(server: CareServer, hospital_code: str, bundle: dict[str, object
         server.url("fhir/Bundle"),
         content=json.dumps(bundle).encode(),
         headers={
-            "Authorization": f"Bearer {synthetic.hospital_token(hospital_code)}",
+            "Authorization": f"Bearer {hospital_token(hospital_code)}",
             "Content-Type": "application/fhir+json",
         },
         timeout=30,
@@ -249,7 +251,7 @@ def test_submitting_the_form_creates_a_received_referral(
     admission, discharge = today - dt.timedelta(days=12), today + dt.timedelta(days=3)
 
     driver.get(care_server.url("web/referrals/new"))
-    login(driver, synthetic.hospital_token(hospital), hospital)
+    login(driver, hospital_token(hospital), hospital)
     visible(driver, "referral-form")
     assert visible(driver, "session-hospital").text == hospital
     fill_form(
@@ -299,7 +301,7 @@ def test_submitting_the_form_creates_a_received_referral(
     assert cells[3].text.startswith(str(today.year))
     # The token never leaves sessionStorage: no cookie, not in the URL.
     assert driver.get_cookies() == []
-    assert synthetic.hospital_token(hospital) not in driver.current_url
+    assert hospital_token(hospital) not in driver.current_url
     assert console_errors(driver) == []
 
 
@@ -312,7 +314,7 @@ def test_discharge_before_admission_is_shown_next_to_the_discharge_field(
     admission, discharge = today - dt.timedelta(days=5), today - dt.timedelta(days=8)
 
     driver.get(care_server.url("web/referrals/new"))
-    login(driver, synthetic.hospital_token(hospital), hospital)
+    login(driver, hospital_token(hospital), hospital)
     visible(driver, "referral-form")
     fill_form(driver, patient_fields(number, admission, discharge), needs=("nursing",))
     driver.find_element(By.ID, "submit-referral").click()
@@ -346,11 +348,11 @@ def test_a_hospital_code_not_matching_the_token_is_refused(
     driver: Chrome, care_server: CareServer
 ) -> None:
     hospital = "H-KH-CLN"
-    spec = referral_specs(synthetic.build_county(clients=5), 1, today=seoul_today())[0]
+    spec = referral_specs(build_county(clients=5), 1, today=seoul_today())[0]
     spec = dataclasses.replace(spec, hospital_code=hospital, number=f"{hospital}-CODE-1")
     assert post_bundle(care_server, hospital, build_bundle(spec)) in (200, 201)
 
-    login(driver, synthetic.hospital_token(hospital), "H-JC-GEN")
+    login(driver, hospital_token(hospital), "H-JC-GEN")
     assert "병원 코드가 이 토큰의 병원과 맞지 않습니다" in visible(driver, "login-error").text
     assert stored_token(driver) is None
 
@@ -359,7 +361,7 @@ def test_list_page_shows_statuses_escaped_and_screenshots(
     driver: Chrome, care_server: CareServer, tmp_path: Path
 ) -> None:
     hospital = "H-DS-MED"
-    specs = referral_specs(synthetic.build_county(clients=5), 3, today=seoul_today(), seed=11)
+    specs = referral_specs(build_county(clients=5), 3, today=seoul_today(), seed=11)
     numbers = [f"{hospital}-LIST-1", f"{hospital}-LIST-2", "<b>굵게</b>&<script>x()</script>"]
     for spec, number in zip(specs, numbers, strict=True):
         spec = dataclasses.replace(spec, hospital_code=hospital, number=number)
@@ -370,7 +372,7 @@ def test_list_page_shows_statuses_escaped_and_screenshots(
         ).one()
         set_status(session, referral, "rejected", "관할 지역 밖 주소 (천안시)")
 
-    login(driver, synthetic.hospital_token(hospital), hospital)
+    login(driver, hospital_token(hospital), hospital)
     wait(driver).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#referrals tbody tr")) == len(numbers)
     )

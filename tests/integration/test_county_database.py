@@ -9,23 +9,24 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from care_models import synthetic
 from care_models.privacy import Vault, reveal
 from care_models.schema import AuditLog, Client, Town
+from care_models.synthetic.county import PROVIDERS, VENDORS, build_county
+from care_models.synthetic.load import county_counts, load_county
 
 
 def test_loading_twice_adds_no_row(county_engine: Engine, vault: Vault) -> None:
     with Session(county_engine) as session:
-        first = synthetic.county_counts(session)
+        first = county_counts(session)
     with Session(county_engine) as session, session.begin():
-        second = synthetic.load_county(session, vault, synthetic.build_county())
+        second = load_county(session, vault, build_county())
     assert first == second
     assert first["clients"] == 450 and first["towns"] == 7 and first["staff"] == 12
-    assert first["organisations"] == 8 + len(synthetic.PROVIDERS) + len(synthetic.VENDORS)
+    assert first["organisations"] == 8 + len(PROVIDERS) + len(VENDORS)
 
 
 def test_raw_database_holds_no_personal_value_in_clear(county_engine: Engine) -> None:
-    county = synthetic.build_county()
+    county = build_county()
     secrets = set()
     for client in county.clients[:60]:
         p = client.person
@@ -46,7 +47,7 @@ def test_raw_database_holds_no_personal_value_in_clear(county_engine: Engine) ->
 
 
 def test_reveal_decrypts_and_writes_one_audit_row(county_engine: Engine, vault: Vault) -> None:
-    expected = synthetic.build_county().clients[0]
+    expected = build_county().clients[0]
     with Session(county_engine) as session, session.begin():
         client = session.scalars(select(Client).where(Client.code == expected.code)).one()
         values = reveal(
@@ -86,10 +87,10 @@ def test_coded_columns_are_checked_by_the_database(engine: Engine) -> None:
 
 
 def test_a_failed_load_writes_nothing(engine: Engine, vault: Vault) -> None:
-    county = synthetic.build_county(clients=30)
+    county = build_county(clients=30)
     county.clients[-1].risk_tier = "unknown-tier"
     with pytest.raises(IntegrityError), Session(engine) as session, session.begin():
-        synthetic.load_county(session, vault, county)
+        load_county(session, vault, county)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Client)) == 0
         assert session.scalar(select(func.count()).select_from(Town)) == 0

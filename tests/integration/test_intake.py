@@ -15,20 +15,20 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import gates
-from care_models import synthetic
-from care_models import synthetic_referrals as sr
-from care_models.callbacks import deliver_callbacks
 from care_models.db import session_factory
-from care_models.intake import (
+from care_models.privacy import PersonalFields, Vault
+from care_models.referrals.callbacks import deliver_callbacks
+from care_models.referrals.intake import (
     OUTSIDE_COUNTY,
     IntakeSummary,
     gate_rows,
     pending_referral_ids,
     run_intake,
 )
-from care_models.privacy import PersonalFields, Vault
-from care_models.referrals import submit_referral
+from care_models.referrals.store import submit_referral
 from care_models.schema import Case, MatchReview, Need, Organisation, Referral, Visit
+from care_models.synthetic import referrals as sr
+from care_models.synthetic.county import build_county
 from care_models.workdays import add_business_days, is_business_day, seoul_today
 from tests.referral_helpers import (
     INTAKE_TABLES,
@@ -127,7 +127,7 @@ def test_outside_county_address_is_rejected_with_a_reason(
 def test_uncertain_identity_waits_for_review_and_is_never_merged(
     county_engine: Engine, vault: Vault
 ) -> None:
-    known = synthetic.build_county().clients[5].person
+    known = build_county().clients[5].person
     spec = specs(1)[0]
     changed_phone = PersonalFields(
         known.name, known.birth_date, known.address, "010-0000-0000", None
@@ -145,7 +145,7 @@ def test_uncertain_identity_waits_for_review_and_is_never_merged(
 
 
 def test_a_known_client_is_matched_not_duplicated(county_engine: Engine, vault: Vault) -> None:
-    client = synthetic.build_county().clients[9]
+    client = build_county().clients[9]
     spec = sr.ReferralSpec(**{**specs(1)[0].__dict__, "person": client.person})
     before = row_counts(county_engine, ("clients",))
     submit(county_engine, vault, [(spec.hospital_code, bundle_bytes(spec))])

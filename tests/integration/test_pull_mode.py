@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from care_models import synthetic
 from care_models.db import session_factory
 from care_models.errors import ExternalServiceError
-from care_models.fhir import parse_referral
+from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
-from care_models.referrals import raw_bundle
+from care_models.referrals.store import raw_bundle
 from care_models.schema import AuditLog, Organisation, Referral, SyncWatermark
+from care_models.synthetic.county import build_county
 from care_sim.fhir_server import FaultPlan, FhirServerSimulator, synthetic_referral_bundles
 from hooks.fhir_pull import EPOCH, PullResult, bundle_bytes, pull_hospital, referral_bundles
 
@@ -38,7 +38,7 @@ FAST = {"backoff_seconds": 0.01, "timeout_seconds": 2.0}
 @pytest.fixture(scope="module")
 def bundles() -> list[dict[str, Any]]:
     """14 valid referral Bundles of H-CJ-UNI, in the four synthetic shapes."""
-    return synthetic_referral_bundles(14, today=TODAY, seed=11, county=synthetic.build_county())
+    return synthetic_referral_bundles(14, today=TODAY, seed=11, county=build_county())
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from care_api.writer import ReferralWriter
-from care_models import synthetic_referrals as sr
 from care_models.db import session_factory
-from care_models.fhir import parse_referral
+from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
-from care_models.referrals import Incoming, Submission, store_referrals
+from care_models.referrals.store import Incoming, Submission, store_referrals
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
+from care_models.synthetic import referrals as sr
 from care_models.workdays import seoul_today
 from tests.referral_helpers import bundle_bytes, row_counts, specs
 

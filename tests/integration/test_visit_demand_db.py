@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from care_models import synthetic
 from care_models.schema import Client
+from care_models.synthetic.county import build_county
 from care_models.visits.demand import cadence_windows, expand_demand, outlook
 from care_models.visits.supply import check_capacity, coordinators, working_days
 
@@ -23,7 +23,7 @@ WEEKS = {
 
 def _expected() -> Counter[tuple[str, str]]:
     """The contacts two weeks from 23 November must hold, from the county's own specification."""
-    county = synthetic.build_county()
+    county = build_county()
     tiers = Counter(c.risk_tier for c in county.clients)
     expected: Counter[tuple[str, str]] = Counter()
     # monitoring: at risk a call a week and a visit a month (November and December),

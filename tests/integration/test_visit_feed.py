@@ -12,10 +12,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from care_api.app import create_app
-from care_models import synthetic
 from care_models.config import load_settings
 from care_models.privacy import Vault
 from care_models.schema import AuditLog, Client, Staff, Visit
+from care_models.synthetic.load import staff_feed_token
 from care_models.workdays import SEOUL, next_business_day, seoul_today
 
 
@@ -49,7 +49,7 @@ def api(county_engine: Engine, vault: Vault) -> Iterator[TestClient]:
 
 
 def test_a_coordinator_gets_their_own_visits(api: TestClient, county_engine: Engine) -> None:
-    token = synthetic.staff_feed_token("S0002")
+    token = staff_feed_token("S0002")
     response = api.get(f"/feeds/visits/S0002.ics?token={token}")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
@@ -61,7 +61,7 @@ def test_a_coordinator_gets_their_own_visits(api: TestClient, county_engine: Eng
     assert reads and all(r.actor == "S0002" for r in reads)
 
 
-@pytest.mark.parametrize("token", ["", "wrong", synthetic.staff_feed_token("S0003")])
+@pytest.mark.parametrize("token", ["", "wrong", staff_feed_token("S0003")])
 def test_a_missing_wrong_or_other_token_is_refused(api: TestClient, token: str) -> None:
     response = api.get(f"/feeds/visits/S0002.ics?token={token}")
     assert response.status_code == 401
@@ -69,6 +69,6 @@ def test_a_missing_wrong_or_other_token_is_refused(api: TestClient, token: str) 
 
 
 def test_the_token_may_come_as_a_bearer_header(api: TestClient) -> None:
-    token = synthetic.staff_feed_token("S0002")
+    token = staff_feed_token("S0002")
     response = api.get("/feeds/visits/S0002.ics", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from care_models.fhir import ReferralRecord
+from care_models.fhir.bundle import ReferralRecord
 from care_models.privacy import PersonalFields
-from care_models.triage import triage
+from care_models.referrals.triage import triage
 from care_models.workdays import add_business_days, is_business_day, korean_holidays
 
 D = dt.date

@@ -6,7 +6,7 @@
  * - Every URL is relative to where the app is mounted, found from location.pathname,
  *   so the page works at /web/... and under a prefix such as /care/web/...
  * - Data from the server or the user is written with textContent only.
- * - The Bundle is the one care_models.synthetic_referrals.build_bundle builds.
+ * - The Bundle is the one care_models.synthetic.referrals.build_bundle builds.
  */
 (function () {
   'use strict';

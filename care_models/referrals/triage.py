@@ -1,4 +1,4 @@
-"""Triage of discharge referrals with the rules in ``care_models/rules/triage.json``.
+"""Triage of discharge referrals with the rules in ``care_models/referrals/rules/triage.json``.
 
 The rules are data, so the county can change thresholds without a release; every
 decision carries a reason a coordinator and the hospital can read.
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from care_models.errors import ConfigurationError
-from care_models.fhir import ReferralRecord
+from care_models.fhir.bundle import ReferralRecord
 
 RULES_FILE = Path(__file__).resolve().parent / "rules" / "triage.json"
 

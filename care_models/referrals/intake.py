@@ -22,12 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from care_models.errors import DataError
-from care_models.fhir import NEED_CODES, BundleRejected, ReferralRecord, parse_referral
+from care_models.fhir.bundle import NEED_CODES, BundleRejected, ReferralRecord, parse_referral
 from care_models.privacy import Vault, encrypted_client_columns
-from care_models.referrals import raw_bundle, set_status
+from care_models.referrals.matching import match_person
+from care_models.referrals.store import raw_bundle, set_status
+from care_models.referrals.triage import age_on, triage
 from care_models.schema import Case, Client, MatchReview, Need, Organisation, Referral, Town
-from care_models.synthetic import COUNTY
-from care_models.triage import age_on, triage
+from care_models.synthetic.county import COUNTY
 from care_models.visits.urgent import UrgentVisitRequest, book_urgent_visit
 from care_models.workdays import add_business_days
 
@@ -37,13 +38,6 @@ OUTSIDE_COUNTY = (
 )
 UNDER_REVIEW = "본인 확인 검토 중: 기존 대상자와 정보가 일부만 일치합니다."
 GATE_REJECTED = "품질 검사 불합격: {rules}"
-
-
-@dataclass(frozen=True)
-class Match:
-    kind: str  # existing, new, review
-    client_id: int | None = None
-    candidates: tuple[int, ...] = ()
 
 
 @dataclass
@@ -133,36 +127,6 @@ def gate_rows(
 
 
 # -- matching ---------------------------------------------------------------------------
-
-
-def match_person(session: Session, vault: Vault, record: ReferralRecord) -> Match:
-    """Keyed-hash matching: RRN, else name+birth+phone; anything uncertain goes to review."""
-    person = record.person
-
-    def ids(column: Any, value: str | None) -> set[int]:
-        if value is None:
-            return set()
-        return set(session.scalars(select(Client.id).where(column == value)))
-
-    by_rrn = ids(Client.rrn_hash, vault.rrn_hash(person.rrn) if person.rrn else None)
-    by_nbp = ids(
-        Client.name_birth_phone_hash,
-        vault.name_birth_phone_hash(person.name, person.birth_date, person.phone)
-        if person.phone
-        else None,
-    )
-    by_nb = ids(Client.name_birth_hash, vault.name_birth_hash(person.name, person.birth_date))
-    if by_rrn:
-        (client_id,) = by_rrn
-        if by_nbp and by_nbp != by_rrn:  # the RRN says one person, name/birth/phone another
-            return Match("review", candidates=tuple(sorted(by_rrn | by_nbp)))
-        return Match("existing", client_id)
-    if len(by_nbp) == 1:
-        (client_id,) = by_nbp
-        return Match("existing", client_id)
-    if by_nbp or by_nb:  # several exact matches, or same name and birth date, other phone
-        return Match("review", candidates=tuple(sorted(by_nbp | by_nb)))
-    return Match("new")
 
 
 def _town_of(session: Session, address: str) -> Town | None:

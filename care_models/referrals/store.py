@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from care_models import vocab
 from care_models.errors import ValidationError
-from care_models.fhir import Issue, ReferralRecord, parse_referral
+from care_models.fhir.bundle import Issue, ReferralRecord, parse_referral
 from care_models.privacy import Vault, audit
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from care_models.referrals import task_resource, utcnow
+from care_models.referrals.store import task_resource, utcnow
 from care_models.schema import Organisation, Referral, ReferralStatusEvent
 
 log = logging.getLogger(__name__)

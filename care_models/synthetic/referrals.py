@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from care_models.fhir import (
+from care_models.fhir.bundle import (
     ADL_ACTIVITIES,
     ADL_OBSERVATION_CODE,
     ADL_SYSTEM,
@@ -25,7 +25,7 @@ from care_models.fhir import (
     RRN_SYSTEM,
 )
 from care_models.privacy import PersonalFields
-from care_models.synthetic import (
+from care_models.synthetic.county import (
     COUNTY,
     FEMALE_NAMES,
     HOSPITALS,
