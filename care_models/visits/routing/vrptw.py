@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import vrplib
 from pyvrp import (
     Client,
     ClientGroup,
@@ -122,42 +123,33 @@ class VrptwSolution:
 
 
 def read_solomon(path: str | Path, customers: int | None = None) -> VrptwInstance:
-    """A Solomon / Gehring–Homberger text file; ``customers`` keeps only the first N."""
-    lines = Path(path).read_text().splitlines()
-    name = lines[0].strip()
-    count = capacity = 0
-    rows: list[list[float]] = []
-    for i, line in enumerate(lines):
-        if line.strip().upper().startswith("NUMBER"):
-            count, capacity = (int(v) for v in lines[i + 1].split()[:2])
-        parts = line.split()
-        if len(parts) == 7 and all(_is_number(p) for p in parts):
-            rows.append([float(p) for p in parts])
-    if not rows or rows[0][0] != 0:
-        raise ValueError(f"{path}: no depot row")
-    depot, customer_rows = rows[0], rows[1:]
-    if customers is not None:
-        customer_rows = customer_rows[:customers]
+    """A Solomon / Gehring–Homberger file, read by ``vrplib``; ``customers`` keeps the first N."""
+    data = vrplib.read_instance(path, instance_format="solomon", compute_edge_weights=False)
+    coords, windows = data["node_coord"], data["time_window"]
+    demand, service = data["demand"], data["service_time"]
+    last = len(coords) if customers is None else min(len(coords), customers + 1)
     clients = tuple(
-        VrptwClient(x=r[1], y=r[2], demand=int(r[3]), ready=r[4], due=r[5], service=r[6])
-        for r in customer_rows
+        VrptwClient(
+            x=float(coords[i][0]),
+            y=float(coords[i][1]),
+            demand=int(demand[i]),
+            ready=float(windows[i][0]),
+            due=float(windows[i][1]),
+            service=float(service[i]),
+        )
+        for i in range(1, last)
     )
+    name = str(data["name"])
     return VrptwInstance(
         name=name if customers is None else f"{name}.{customers}",
-        depot=(depot[1], depot[2]),
+        depot=(float(coords[0][0]), float(coords[0][1])),
         clients=clients,
-        vehicle_types=(VrptwVehicleType(count=count, capacity=capacity),),
-        depot_ready=depot[4],
-        depot_due=depot[5],
+        vehicle_types=(
+            VrptwVehicleType(count=int(data["vehicles"]), capacity=int(data["capacity"])),
+        ),
+        depot_ready=float(windows[0][0]),
+        depot_due=float(windows[0][1]),
     )
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _scaled(value: float, scale: int) -> int:
