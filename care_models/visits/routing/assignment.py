@@ -37,56 +37,68 @@ class _Assignment(_Repairs):
         groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
         for pair in sorted(pairs):
             tasks = pairs[pair]
-            contact = tasks[0].contact
-            chosen = None
-            for task in tasks:
-                prev = self.previous.get(task.key)
-                if prev and prev[0] in self.coords and contact.skill in self.coords[prev[0]].skills:
-                    chosen = prev[0]
-                    break
-            usual = contact.usual_staff_code
-            if (
-                chosen is None
-                and usual in self.coords
-                and contact.skill in self.coords[usual].skills
-                and self.open_days[usual]
-            ):
-                chosen = usual
+            chosen = self.kept_coordinator(tasks)
             if chosen is not None:
                 self.pair_coord[pair] = chosen
                 committed[chosen] += sum(self.need(t, self.coords[chosen]) for t in tasks)
                 continue
+            contact = tasks[0].contact
             skilled = [c for c in self.by_skill.get(contact.skill, []) if self.open_days[c.code]]
             local = [c for c in skilled if c.town_code == contact.town_code] or skilled
             if local:
                 groups.setdefault(tuple(c.code for c in local), []).append(pair)
         for codes, members in sorted(groups.items()):
-            cands = [self.coords[code] for code in codes]
-            places = [pairs[p][0].contact.place for p in members]
-            lat = sum(p.latitude for p in places) / len(places)
-            lon = sum(p.longitude for p in places) / len(places)
-            members.sort(
-                key=lambda p: (
-                    math.atan2(
-                        pairs[p][0].contact.place.latitude - lat,
-                        pairs[p][0].contact.place.longitude - lon,
-                    ),
-                    p,
-                )
+            self.sweep([self.coords[code] for code in codes], members, pairs, committed)
+
+    def kept_coordinator(self, tasks: list[_Task]) -> str | None:
+        """The previous plan's coordinator of a (client, skill), else the usual one."""
+        contact = tasks[0].contact
+        for task in tasks:
+            prev = self.previous.get(task.key)
+            if prev and prev[0] in self.coords and contact.skill in self.coords[prev[0]].skills:
+                return prev[0]
+        usual = contact.usual_staff_code
+        if (
+            usual in self.coords
+            and contact.skill in self.coords[usual].skills
+            and self.open_days[usual]
+        ):
+            return usual
+        return None
+
+    def sweep(
+        self,
+        cands: list[Coordinator],
+        members: list[tuple[str, str]],
+        pairs: dict[tuple[str, str], list[_Task]],
+        committed: dict[str, int],
+    ) -> None:
+        """Share ``members`` out by angle around their centre, in proportion to free time."""
+        places = [pairs[p][0].contact.place for p in members]
+        lat = sum(p.latitude for p in places) / len(places)
+        lon = sum(p.longitude for p in places) / len(places)
+        members.sort(
+            key=lambda p: (
+                math.atan2(
+                    pairs[p][0].contact.place.latitude - lat,
+                    pairs[p][0].contact.place.longitude - lon,
+                ),
+                p,
             )
-            free = [
-                max(1, _free_minutes(c) * len(self.open_days[c.code]) - committed[c.code])
-                for c in cands
-            ]
-            loads = [sum(self.need(t, cands[0]) for t in pairs[p]) for p in members]
-            total_free, total_load = sum(free), max(1, sum(loads))
-            bounds = list(np.cumsum(free) / total_free)
-            done = 0
-            for pair, size in zip(members, loads, strict=True):
-                middle = (done + size / 2) / total_load
-                k = next((i for i, b in enumerate(bounds) if middle <= b), len(cands) - 1)
-                self.pair_coord[pair] = cands[k].code
-                done += size
+        )
+        free = [
+            max(1, _free_minutes(c) * len(self.open_days[c.code]) - committed[c.code])
+            for c in cands
+        ]
+        loads = [sum(self.need(t, cands[0]) for t in pairs[p]) for p in members]
+        total_free, total_load = sum(free), max(1, sum(loads))
+        bounds = list(np.cumsum(free) / total_free)
+        done = 0
+        for pair, size in zip(members, loads, strict=True):
+            middle = (done + size / 2) / total_load
+            k = next((i for i, b in enumerate(bounds) if middle <= b), len(cands) - 1)
+            self.pair_coord[pair] = cands[k].code
+            done += size
 
     def assign_days(self, tasks: Sequence[_Task]) -> None:
         for task in sorted(tasks, key=lambda t: t.sort_key()):

@@ -24,6 +24,8 @@ from care_models.visits.routing.vrptw import (
 )
 from care_models.visits.travel import travel_matrices
 
+_Copy = tuple[_Task, int, int]  # a contact with one allowed range of start minutes
+
 MAX_COPIES_PER_PROBLEM = 240  # a coordinator's horizon is split into blocks of days above this
 # Balance: a day takes at most the larger of its tentative visits (already spread by
 # load) and BALANCE_SLACK x the coordinator's average visits a day (rounded down), and
@@ -98,11 +100,35 @@ class _Routing(_Assignment):
         self, coord: Coordinator, days: list[dt.date], tasks: list[_Task]
     ) -> list[_Task]:
         """Route one coordinator over ``days`` with PyVRP; returns the tasks left out."""
+        copies = [(task, lo, hi) for task in tasks for lo, hi in task.ranges(coord)]
+        vehicle_days, vehicle_types = self.vehicles(coord, days, tasks, copies)
+        if not vehicle_types:
+            return list(tasks)
+        instance = self.block_instance(coord, days, tasks, copies, vehicle_types)
+        budget = self.iterations(len(copies))
+        solution = solve_vrptw(
+            instance,
+            seconds=max(MIN_CEILING, self.seconds * CEILING_FACTOR),
+            seed=self.seed,
+            iterations=budget,
+            patience=max(MIN_ITERATIONS, budget // 3),
+        )
+        served: set[_Task] = set()
+        for route in solution.routes:
+            day = vehicle_days[route.vehicle_type]
+            target = self.routes.setdefault((coord.code, day), _Route(coord, day))
+            for i in route.clients:
+                task = copies[i][0]
+                if task not in served:
+                    served.add(task)
+                    target.tasks.append(task)
+        return [t for t in tasks if t not in served]
+
+    def vehicles(
+        self, coord: Coordinator, days: list[dt.date], tasks: list[_Task], copies: list[_Copy]
+    ) -> tuple[list[dt.date], list[VrptwVehicleType]]:
+        """One vehicle per day with an eligible contact: its capacity and working hours."""
         eligible = {task: set(self.days_for(task, coord.code)) & set(days) for task in tasks}
-        copies: list[tuple[_Task, int, int]] = []
-        for task in tasks:
-            for lo, hi in task.ranges(coord):
-                copies.append((task, lo, hi))
         visits_by_day: dict[dt.date, int] = {}
         for task in tasks:
             if not task.phone:
@@ -137,15 +163,24 @@ class _Routing(_Assignment):
                     clients=allowed,
                 )
             )
-        if not vehicle_types:
-            return list(tasks)
+        return vehicle_days, vehicle_types
+
+    def block_instance(
+        self,
+        coord: Coordinator,
+        days: list[dt.date],
+        tasks: list[_Task],
+        copies: list[_Copy],
+        vehicle_types: list[VrptwVehicleType],
+    ) -> VrptwInstance:
+        """The PyVRP instance: a copy of a contact per allowed range (alternatives)."""
         places = [coord.office] + [t.place(coord) for t, _, _ in copies]
         unique = sorted(set(places), key=lambda p: (p.latitude, p.longitude))
         where = {p: i for i, p in enumerate(unique)}
         km, minutes = travel_matrices(self.travel, unique)
         idx = np.array([where[p] for p in places])
         group_of = {task: i for i, task in enumerate(tasks)}
-        instance = VrptwInstance(
+        return VrptwInstance(
             name=f"{coord.code}:{days[0]}..{days[-1]}",
             depot=(coord.office.longitude, coord.office.latitude),
             clients=tuple(
@@ -171,24 +206,6 @@ class _Routing(_Assignment):
             minimise_vehicles=False,
             decimals=0,
         )
-        budget = self.iterations(len(copies))
-        solution = solve_vrptw(
-            instance,
-            seconds=max(MIN_CEILING, self.seconds * CEILING_FACTOR),
-            seed=self.seed,
-            iterations=budget,
-            patience=max(MIN_ITERATIONS, budget // 3),
-        )
-        served: set[_Task] = set()
-        for route in solution.routes:
-            day = vehicle_days[route.vehicle_type]
-            target = self.routes.setdefault((coord.code, day), _Route(coord, day))
-            for i in route.clients:
-                task = copies[i][0]
-                if task not in served:
-                    served.add(task)
-                    target.tasks.append(task)
-        return [t for t in tasks if t not in served]
 
     def fit(self, route: _Route) -> list[_Task]:
         """Exact schedule; drops contacts until it fits the day. Returns the dropped."""
