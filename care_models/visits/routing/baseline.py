@@ -97,30 +97,35 @@ def nearest_neighbour_plan(
         by_route.setdefault(key, []).append(task)
     for key in sorted(by_route):
         coord = planner.coords[key[0]]
-        todo = sorted(by_route[key], key=lambda t: t.order)
-        route = _Route(coord, key[1], [t for t in todo if t.phone])
-        todo = [t for t in todo if not t.phone]
-        timed, _ = _schedule(coord, route.tasks, planner.trips)
-        while timed is None and route.tasks:
-            planner.drop(route.tasks.pop(), "calls do not fit the day")
-            timed, _ = _schedule(coord, route.tasks, planner.trips)
-        here = coord.office
-        while todo and route.visits < coord.max_visits_per_day:
-            nearest = sorted(
-                todo, key=lambda t: (planner.trips.leg(here, t.contact.place)[1], t.order)
-            )
-            for task in nearest:
-                trial_timed, _ = _schedule(coord, [*route.tasks, task], planner.trips)
-                if trial_timed is not None:
-                    route.tasks.append(task)
-                    timed = trial_timed
-                    todo.remove(task)
-                    here = task.contact.place
-                    break
-            else:
-                break
-        for task in todo:
-            planner.drop(task, "does not fit the greedy route of its day")
-        route.timed = timed
-        planner.routes[key] = route
+        planner.routes[key] = _greedy_route(planner, coord, key[1], by_route[key])
     return planner.plan()
+
+
+def _greedy_route(
+    planner: _Planner, coord: Coordinator, day: dt.date, tasks: list[_Task]
+) -> _Route:
+    """Calls at the office first, then the nearest client that still fits, until none does."""
+    todo = sorted(tasks, key=lambda t: t.order)
+    route = _Route(coord, day, [t for t in todo if t.phone])
+    todo = [t for t in todo if not t.phone]
+    timed, _ = _schedule(coord, route.tasks, planner.trips)
+    while timed is None and route.tasks:
+        planner.drop(route.tasks.pop(), "calls do not fit the day")
+        timed, _ = _schedule(coord, route.tasks, planner.trips)
+    here = coord.office
+    while todo and route.visits < coord.max_visits_per_day:
+        nearest = sorted(todo, key=lambda t: (planner.trips.leg(here, t.contact.place)[1], t.order))
+        for task in nearest:
+            trial_timed, _ = _schedule(coord, [*route.tasks, task], planner.trips)
+            if trial_timed is not None:
+                route.tasks.append(task)
+                timed = trial_timed
+                todo.remove(task)
+                here = task.contact.place
+                break
+        else:
+            break
+    for task in todo:
+        planner.drop(task, "does not fit the greedy route of its day")
+    route.timed = timed
+    return route

@@ -148,36 +148,32 @@ class _Repairs(_State):
             for day in sorted(days):
                 key = (coord.code, day)
                 route = self.routes.get(key) or (self.thaw(key) if key in self.frozen else None)
-                if route is None:
-                    continue
-                victims = sorted(
-                    (
-                        t
-                        for t in route.tasks
-                        if not t.fixed and not t.phone and t.contact.priority > URGENT_PRIORITY
-                    ),
-                    key=lambda t: (
-                        -t.contact.priority,
-                        0 if t.contact.deferrable else 1,
-                        -t.contact.latest.toordinal(),
-                        t.key,
-                    ),
-                )
-                for victim in victims:
-                    trial = _Route(coord, day, [t for t in route.tasks if t is not victim])
-                    trial.timed, _ = _schedule(coord, trial.tasks, self.trips)
-                    found = self.insertion(task, trial) if trial.timed is not None else None
-                    if found is None:
-                        continue
-                    trial.tasks.insert(found[1], task)
-                    trial.timed = found[2]
-                    self.frozen.pop(key, None)
-                    self.frozen_return.pop(key, None)
-                    self.touched.add(key)
-                    self.routes[key] = trial
-                    self.relocate(_Task(victim.contact, victim.order), day)
+                if route is not None and self.give_way(task, route):
                     return True
         return False
+
+    def give_way(self, task: _Task, route: _Route) -> bool:
+        """Replace the first routine visit of ``route`` whose place ``task`` can take."""
+        coord, day = route.coord, route.day
+        for victim in _victims(route):
+            trial = _Route(coord, day, [t for t in route.tasks if t is not victim])
+            trial.timed, _ = _schedule(coord, trial.tasks, self.trips)
+            found = self.insertion(task, trial) if trial.timed is not None else None
+            if found is None:
+                continue
+            trial.tasks.insert(found[1], task)
+            trial.timed = found[2]
+            self.take((coord.code, day), trial)
+            self.relocate(_Task(victim.contact, victim.order), day)
+            return True
+        return False
+
+    def take(self, key: tuple[str, dt.date], route: _Route) -> None:
+        """``route`` replaces the kept route ``key``, which is now touched (changed)."""
+        self.frozen.pop(key, None)
+        self.frozen_return.pop(key, None)
+        self.touched.add(key)
+        self.routes[key] = route
 
     def relocate(self, task: _Task, day: dt.date) -> None:
         if not self.insert_anywhere(task):
@@ -205,13 +201,9 @@ class _Repairs(_State):
         if best is None:
             return False
         _, route, pos, timed = best
-        key = (route.coord.code, route.day)
-        self.frozen.pop(key, None)
-        self.frozen_return.pop(key, None)
-        self.touched.add(key)
         route.tasks.insert(pos, task)
         route.timed = timed
-        self.routes[key] = route
+        self.take((route.coord.code, route.day), route)
         return True
 
     def thaw(self, key: tuple[str, dt.date]) -> _Route:
@@ -224,3 +216,20 @@ class _Repairs(_State):
         ]
         timed, _ = _schedule(coord, tasks, self.trips)
         return _Route(coord, key[1], tasks, timed)
+
+
+def _victims(route: _Route) -> list[_Task]:
+    """Routine visits that may give way: lowest priority, deferrable, due latest first."""
+    return sorted(
+        (
+            t
+            for t in route.tasks
+            if not t.fixed and not t.phone and t.contact.priority > URGENT_PRIORITY
+        ),
+        key=lambda t: (
+            -t.contact.priority,
+            0 if t.contact.deferrable else 1,
+            -t.contact.latest.toordinal(),
+            t.key,
+        ),
+    )

@@ -173,6 +173,33 @@ def _problem_data(instance: VrptwInstance) -> ProblemData:
         tw_early=_scaled(instance.depot_ready, scale),
         tw_late=_scaled(instance.depot_due, scale),
     )
+    clients, groups = _clients(instance)
+    profile_of, distances, durations = _profiles(instance, dist, dur)
+    vehicle_types = [
+        VehicleType(
+            num_available=vt.count,
+            capacity=[vt.capacity],
+            tw_early=_scaled(vt.ready, scale),
+            tw_late=_scaled(vt.due, scale),
+            fixed_cost=_scaled(vt.fixed_cost, scale),
+            profile=profile_of[vt.clients],
+        )
+        for vt in instance.vehicle_types
+    ]
+    return ProblemData(
+        locations,
+        clients,
+        [depot],
+        vehicle_types,
+        distances,  # type: ignore[arg-type]
+        durations,  # type: ignore[arg-type]
+        groups,
+    )
+
+
+def _clients(instance: VrptwInstance) -> tuple[list[Client], list[ClientGroup]]:
+    """PyVRP clients (location i + 1) and the groups of alternatives."""
+    scale = instance.scale
     group_ids = sorted({c.group for c in instance.clients if c.group is not None})
     group_index = {g: i for i, g in enumerate(group_ids)}
     members: dict[int, list[int]] = {g: [] for g in group_ids}
@@ -192,8 +219,14 @@ def _problem_data(instance: VrptwInstance) -> ProblemData:
                 group=None if c.group is None else group_index[c.group],
             )
         )
-    groups = [ClientGroup(members[g], required=False) for g in group_ids]
-    # One routing profile per distinct client set; profile 0 lets everyone go anywhere.
+    return clients, [ClientGroup(members[g], required=False) for g in group_ids]
+
+
+def _profiles(
+    instance: VrptwInstance, dist: np.ndarray, dur: np.ndarray
+) -> tuple[dict[frozenset[int] | None, int], list[np.ndarray], list[np.ndarray]]:
+    """One routing profile per distinct client set; profile 0 lets everyone go anywhere."""
+    n = len(instance.clients)
     profile_of: dict[frozenset[int] | None, int] = {None: 0}
     distances, durations = [dist], [dur]
     for vt in instance.vehicle_types:
@@ -209,26 +242,7 @@ def _problem_data(instance: VrptwInstance) -> ProblemData:
             np.fill_diagonal(t, 0)
             distances.append(d)
             durations.append(t)
-    vehicle_types = [
-        VehicleType(
-            num_available=vt.count,
-            capacity=[vt.capacity],
-            tw_early=_scaled(vt.ready, scale),
-            tw_late=_scaled(vt.due, scale),
-            fixed_cost=_scaled(vt.fixed_cost, scale),
-            profile=profile_of[vt.clients],
-        )
-        for vt in instance.vehicle_types
-    ]
-    return ProblemData(
-        locations,
-        clients,
-        [depot],
-        vehicle_types,
-        distances,
-        durations,  # type: ignore[arg-type]
-        groups,
-    )
+    return profile_of, distances, durations
 
 
 def _stop(seconds: float, iterations: int | None, patience: int | None) -> MultipleCriteria:
