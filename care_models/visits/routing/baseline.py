@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 import time
 
+import numpy as np
+
 from care_models.visits.model import Coordinator, DueContact, Plan
 from care_models.visits.routing.planner import _Planner
 from care_models.visits.routing.timelines import (
@@ -13,7 +15,12 @@ from care_models.visits.routing.timelines import (
     _schedule,
     _Task,
 )
-from care_models.visits.routing.vrptw import VrptwInstance, VrptwRoute, VrptwSolution
+from care_models.visits.routing.vrptw import (
+    VrptwInstance,
+    VrptwRoute,
+    VrptwSolution,
+    VrptwVehicleType,
+)
 from care_models.visits.travel import TravelModel
 
 
@@ -28,34 +35,8 @@ def nearest_neighbour_vrptw(instance: VrptwInstance) -> VrptwSolution:
             if not left:
                 break
             allowed = left if vt.clients is None else left & vt.clients
-            here, clock, load = 0, max(vt.ready, instance.depot_ready), 0
-            visits: list[int] = []
-            starts: list[float] = []
-            while True:
-                best: tuple[float, int] | None = None
-                for c in sorted(allowed):
-                    client = instance.clients[c]
-                    arrive = max(clock + dur[here, c + 1], client.ready)
-                    back = arrive + client.service + dur[c + 1, 0]
-                    if (
-                        load + client.demand <= vt.capacity
-                        and arrive <= client.due
-                        and back <= min(vt.due, instance.depot_due)
-                        and (best is None or dist[here, c + 1] < best[0])
-                    ):
-                        best = (dist[here, c + 1], c)
-                if best is None:
-                    break
-                c = best[1]
-                client = instance.clients[c]
-                clock = max(clock + dur[here, c + 1], client.ready)
-                starts.append(clock)
-                clock += client.service
-                load += client.demand
-                visits.append(c)
-                here = c + 1
-                allowed = allowed - {c}
-                left.discard(c)
+            visits, starts = _greedy_trip(instance, vt, set(allowed), dist, dur)
+            left.difference_update(visits)
             if visits:
                 path = [0, *(c + 1 for c in visits), 0]
                 distance = float(sum(dist[a, b] for a, b in itertools.pairwise(path)))
@@ -70,6 +51,43 @@ def nearest_neighbour_vrptw(instance: VrptwInstance) -> VrptwSolution:
         runtime=time.perf_counter() - started,
         iterations=0,
     )
+
+
+def _greedy_trip(
+    instance: VrptwInstance,
+    vt: VrptwVehicleType,
+    allowed: set[int],
+    dist: np.ndarray,
+    dur: np.ndarray,
+) -> tuple[list[int], list[float]]:
+    """One vehicle's clients (0-based) and service starts, nearest feasible client next."""
+    here, clock, load = 0, max(vt.ready, instance.depot_ready), 0
+    visits: list[int] = []
+    starts: list[float] = []
+    while True:
+        best: tuple[float, int] | None = None
+        for c in sorted(allowed):
+            client = instance.clients[c]
+            arrive = max(clock + dur[here, c + 1], client.ready)
+            back = arrive + client.service + dur[c + 1, 0]
+            if (
+                load + client.demand <= vt.capacity
+                and arrive <= client.due
+                and back <= min(vt.due, instance.depot_due)
+                and (best is None or dist[here, c + 1] < best[0])
+            ):
+                best = (dist[here, c + 1], c)
+        if best is None:
+            return visits, starts
+        c = best[1]
+        client = instance.clients[c]
+        clock = max(clock + dur[here, c + 1], client.ready)
+        starts.append(clock)
+        clock += client.service
+        load += client.demand
+        visits.append(c)
+        here = c + 1
+        allowed.discard(c)
 
 
 def nearest_neighbour_plan(

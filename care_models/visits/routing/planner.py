@@ -10,6 +10,8 @@ from care_models.visits.routing.routes import _Routing
 from care_models.visits.routing.timelines import (
     URGENT_PRIORITY,
     _clock,
+    _Route,
+    _Timed,
 )
 from care_models.visits.travel import TravelModel
 
@@ -44,27 +46,7 @@ class _Planner(_Routing):
                     self.drop(task, f"does not fit {route.coord.code}'s day {route.day}")
             if not route.tasks or route.timed is None:
                 continue
-            for seq, (task, begin, (minutes, km)) in enumerate(
-                zip(route.tasks, route.timed.starts, route.timed.legs, strict=True), start=1
-            ):
-                c = task.contact
-                plan.stops.append(
-                    PlannedStop(
-                        contact_key=c.key,
-                        client_id=c.client_id,
-                        client_code=c.client_code,
-                        staff_code=route.coord.code,
-                        day=route.day,
-                        start=_clock(begin),
-                        duration_min=task.duration,
-                        sequence=seq,
-                        travel_min=minutes,
-                        travel_km=round(km, 3),
-                        service_type=c.service_type,
-                        mode=c.mode,
-                        purpose=c.purpose,
-                    )
-                )
+            plan.stops.extend(_stops(route, route.timed))
             plan.return_km[key] = round(route.timed.back[1], 3)
         plan.stops.sort(key=lambda s: (s.day, s.staff_code, s.sequence))
         plan.unplanned.extend(sorted(self.unplanned, key=lambda u: u.contact_key))
@@ -72,6 +54,33 @@ class _Planner(_Routing):
 
 
 # -- public planner API -------------------------------------------------------------------
+
+
+def _stops(route: _Route, timed: _Timed) -> list[PlannedStop]:
+    """The stops of a scheduled route, in its order."""
+    stops = []
+    for seq, (task, begin, (minutes, km)) in enumerate(
+        zip(route.tasks, timed.starts, timed.legs, strict=True), start=1
+    ):
+        c = task.contact
+        stops.append(
+            PlannedStop(
+                contact_key=c.key,
+                client_id=c.client_id,
+                client_code=c.client_code,
+                staff_code=route.coord.code,
+                day=route.day,
+                start=_clock(begin),
+                duration_min=task.duration,
+                sequence=seq,
+                travel_min=minutes,
+                travel_km=round(km, 3),
+                service_type=c.service_type,
+                mode=c.mode,
+                purpose=c.purpose,
+            )
+        )
+    return stops
 
 
 def plan_days(
