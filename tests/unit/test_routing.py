@@ -568,7 +568,8 @@ def test_calls_start_inside_the_clients_window() -> None:
             start = minute(stop.start)
             assert minute(c.window_start) <= start, stop
             assert start + stop.duration_min <= minute(c.window_end), stop
-        assert early.key in {u.contact_key for u in plan.unplanned}
+        reasons = {u.contact_key: u.reason for u in plan.unplanned}
+        assert "time window 07:00-08:00" in reasons[early.key]
         assert check_plan(plan, contacts, staff) == []
 
 
