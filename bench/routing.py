@@ -235,7 +235,6 @@ def demand_from_plain_data(
         last: dt.date,
         priority: int = 3,
     ) -> None:
-        visit = mode == "visit"
         contacts.append(
             DueContact(
                 key=f"{c.code}:{service}:{mode}:{first.isoformat()}:{n}",
@@ -250,8 +249,8 @@ def demand_from_plain_data(
                 earliest=first,
                 latest=last,
                 purpose=service,
-                window_start=c.window[0] if c.window and visit else None,
-                window_end=c.window[1] if c.window and visit else None,
+                window_start=c.window[0] if c.window else None,  # calls too
+                window_end=c.window[1] if c.window else None,
                 usual_staff_code=c.usual_staff_code,
                 priority=priority,
             )

@@ -90,11 +90,8 @@ def _stop_problems(
         and end > _minutes(member.lunch_start)
     ):
         problems.append(f"{where}: during lunch")
-    if (
-        contact.mode == "visit"
-        and contact.window_start
-        and contact.window_end
-        and (start < _minutes(contact.window_start) or end > _minutes(contact.window_end))
+    if (contact.window_start and start < _minutes(contact.window_start)) or (
+        contact.window_end and end > _minutes(contact.window_end)
     ):
         problems.append(f"{where}: outside the client's time window")
     if stop.travel_km > MAX_LEG_KM or stop.travel_km < 0:

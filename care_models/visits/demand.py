@@ -513,7 +513,6 @@ def expand_demand(
     for d in sorted(due.values(), key=lambda d: d.key):
         client = clients[d.client_id]
         town_code, place = place_of(client, d.client_id in with_visits)
-        visit = d.mode == "visit"
         contacts.append(
             DueContact(
                 key=d.key,
@@ -529,8 +528,8 @@ def expand_demand(
                 latest=min(d.last, horizon_end),
                 due_by=d.last,
                 purpose=purpose_of(d.service_type, d.mode),
-                window_start=client.window_start if visit else None,
-                window_end=client.window_end if visit else None,
+                window_start=client.window_start,  # a call, too, is made when the client wants
+                window_end=client.window_end,
                 usual_staff_code=staff_codes.get(client.usual_staff_id)
                 if client.usual_staff_id is not None
                 else None,
@@ -608,8 +607,8 @@ def _fixed(
                 earliest=day,
                 latest=day,
                 purpose=purpose or purpose_of(service_type, mode),
-                window_start=client.window_start if mode == "visit" else None,
-                window_end=client.window_end if mode == "visit" else None,
+                window_start=client.window_start,
+                window_end=client.window_end,
                 usual_staff_code=staff_codes.get(usual) if usual is not None else None,
                 priority=URGENT,
                 planned_service_id=ps_id,

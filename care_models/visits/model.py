@@ -2,7 +2,7 @@
 
 Demand (``demand.py``) turns care-plan services and risk-tier cadences into
 :class:`DueContact`s; supply (``supply.py``) describes each :class:`Coordinator`'s
-days; routing (``routing.py``) places contacts into a :class:`Plan` of
+days; routing (``routing/``) places contacts into a :class:`Plan` of
 :class:`PlannedStop`s, listing what it cannot place as :class:`Unplanned` with a
 reason; publishing (``publish.py``) prints a plan per coordinator per day.
 

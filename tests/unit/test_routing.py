@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from care_models.visits.model import Coordinator, DueContact, Place, Plan
+from care_models.visits.checks import check_plan
+from care_models.visits.model import Coordinator, DueContact, Place, Plan, PlannedStop
 from care_models.visits.routing import (
     nearest_neighbour_plan,
     nearest_neighbour_vrptw,
@@ -538,3 +539,59 @@ def test_an_asset_triggered_run_replans_the_plans_in_force() -> None:
         assert plan_choice("auto", kind) == "next"
     assert plan_choice("current", DagRunType.SCHEDULED) == "current"
     assert plan_choice("next", SdkRunType.ASSET_TRIGGERED) == "next"
+
+
+# -- calls inside the client's time window -------------------------------------------------------
+
+
+def test_calls_start_inside_the_clients_window() -> None:
+    staff = [coordinator("S0003", {"social_worker"})]
+    windows = [(dt.time(10), dt.time(12)), (dt.time(14), dt.time(17)), (dt.time(9), dt.time(10))]
+    calls = [
+        contact(n, "social_worker", mode="phone", usual="S0003", window=windows[n % 3])
+        for n in range(1, 13)
+    ]
+    visits = [contact(n, "social_worker", usual="S0003") for n in range(13, 25)]
+    # a window that ends before the working day begins cannot be met: unplanned, not misplaced
+    early = contact(25, "social_worker", mode="phone", window=(dt.time(7), dt.time(8)))
+    contacts = [*calls, *visits, early]
+    for plan in (
+        plan_week(contacts, staff),
+        nearest_neighbour_plan(contacts, staff, WEEK, travel=TRAVEL),
+    ):
+        by_key = {c.key: c for c in contacts}
+        planned_calls = [s for s in plan.stops if s.mode == "phone"]
+        assert planned_calls
+        for stop in planned_calls:
+            c = by_key[stop.contact_key]
+            assert c.window_start and c.window_end
+            start = minute(stop.start)
+            assert minute(c.window_start) <= start, stop
+            assert start + stop.duration_min <= minute(c.window_end), stop
+        reasons = {u.contact_key: u.reason for u in plan.unplanned}
+        assert "time window 07:00-08:00" in reasons[early.key]
+        assert check_plan(plan, contacts, staff) == []
+
+
+def test_the_plan_check_reports_a_call_outside_the_clients_window() -> None:
+    staff = [coordinator("S0003", {"social_worker"})]
+    call = contact(1, "social_worker", mode="phone", window=(dt.time(10), dt.time(12)))
+    stop = PlannedStop(
+        contact_key=call.key,
+        client_id=call.client_id,
+        client_code=call.client_code,
+        staff_code="S0003",
+        day=WEEK[0],
+        start=dt.time(17, 29),
+        duration_min=call.duration_min,
+        sequence=1,
+        travel_min=0,
+        travel_km=0.0,
+        service_type=call.service_type,
+        mode="phone",
+        purpose=call.purpose,
+    )
+    plan = Plan(horizon_start=WEEK[0], horizon_end=WEEK[-1], stops=[stop])
+    assert check_plan(plan, [call], staff) == [
+        f"S0003 {WEEK[0]} {call.key}: outside the client's time window"
+    ]

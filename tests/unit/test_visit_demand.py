@@ -450,10 +450,8 @@ def test_each_service_type_expands_by_its_cadence(session: Session, county: Coun
                 contact.duration_min,
                 contact.priority,
             ) == expected[contact.service_type], contact.key
-        if contact.mode == "visit":
-            assert (contact.window_start, contact.window_end) == (dt.time(10), dt.time(12))
-        else:
-            assert contact.window_start is None and contact.window_end is None
+        # a call, too, keeps the client's window
+        assert (contact.window_start, contact.window_end) == (dt.time(10), dt.time(12))
         assert contact.usual_staff_code == "S0001"
         assert contact.place == Place(36.86, 127.44) and contact.town_code == "JC-01"
     discharge = contacts["C1:discharge_nursing:visit:2026-11-16:2"]
@@ -813,3 +811,13 @@ def test_outlook_counts_the_month_per_skill(session: Session, county: County) ->
         "rehabilitation": 0,
         "nutrition": 0,
     }
+
+
+def test_a_call_keeps_the_clients_time_window(session: Session, county: County) -> None:
+    # the day sheet once placed calls at 17:29 to a client who wants 10:00-12:00
+    county.client("C-w", "at_risk", window=(dt.time(10), dt.time(12)))
+    contacts = by_key(expand_demand(session, START, END))
+    call = contacts["C-w:monitoring:phone:2026-W48:1"]
+    assert (call.window_start, call.window_end) == (dt.time(10), dt.time(12))
+    visit = contacts["C-w:monitoring:visit:2026-11:1"]
+    assert (visit.window_start, visit.window_end) == (dt.time(10), dt.time(12))
