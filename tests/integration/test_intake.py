@@ -15,6 +15,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import gates
+from care_hooks.callback import HospitalCallbacks
+from care_hooks.http import RetryPolicy
 from care_models import synthetic
 from care_models import synthetic_referrals as sr
 from care_models.callbacks import deliver_callbacks
@@ -233,8 +235,9 @@ def test_the_callback_receives_each_status_change_once(
     submit(county_engine, vault, [(spec.hospital_code, bundle_bytes(spec))])
     intake(county_engine, vault)
     factory = session_factory(county_engine)
-    first = deliver_callbacks(factory, backoff_seconds=0.01)
-    second = deliver_callbacks(factory, backoff_seconds=0.01)
+    with HospitalCallbacks(RetryPolicy(backoff_seconds=0.01)) as send:
+        first = deliver_callbacks(factory, send)
+        second = deliver_callbacks(factory, send)
     assert (first.delivered, second.delivered) == (2, 0)
     versions = [(t["meta"]["versionId"], t["status"]) for t in _Receiver.received]
     assert versions in (
