@@ -22,18 +22,20 @@ class CareHttpHook(BaseHook):
     conn_name_attr = "conn_id"
     conn_type = "http"
     default_path = ""
+    default_policy = RetryPolicy()
+    default_timeout_seconds = 10.0
 
     def __init__(
         self,
         conn_id: str | None = None,
         *,
         policy: RetryPolicy | None = None,
-        timeout_seconds: float = 10.0,
+        timeout_seconds: float | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
-        self.policy = policy or RetryPolicy()
-        self.timeout_seconds = timeout_seconds
+        self.policy = policy or self.default_policy
+        self.timeout_seconds = timeout_seconds or self.default_timeout_seconds
 
     @cached_property
     def connection(self) -> Any | None:

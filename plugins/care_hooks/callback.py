@@ -8,7 +8,7 @@ Connection's host (if any) replaces that URL and its credentials are sent.
 from __future__ import annotations
 
 import logging
-from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -30,20 +30,11 @@ class HospitalCallbackHook(CareHttpHook):
     """POST Task resources to one hospital's callback endpoint."""
 
     hook_name = "Hospital callback endpoint"
+    default_policy = RetryPolicy(attempts=3, backoff_seconds=0.5)
 
-    def __init__(
-        self,
-        hospital_code: str,
-        callback_url: str | None = None,
-        *,
-        policy: RetryPolicy | None = None,
-        timeout_seconds: float = 10.0,
-    ) -> None:
-        super().__init__(
-            connection_id(hospital_code),
-            policy=policy or RetryPolicy(attempts=3, backoff_seconds=0.5),
-            timeout_seconds=timeout_seconds,
-        )
+    def __init__(self, hospital_code: str, callback_url: str | None = None, **options: Any) -> None:
+        """``options``: ``policy`` and ``timeout_seconds`` (see :class:`CareHttpHook`)."""
+        super().__init__(connection_id(hospital_code), **options)
         self.hospital_code = hospital_code
         self.callback_url = callback_url
         self._client: httpx.Client | None = None
@@ -78,7 +69,10 @@ class HospitalCallbackHook(CareHttpHook):
 
 
 class HospitalCallbacks:
-    """A sender for :func:`care_models.callbacks.deliver_callbacks`: one hook per hospital."""
+    """A sender for :func:`care_models.callbacks.deliver_callbacks`: one hook per hospital.
+
+    Close it when done (``contextlib.closing``): that closes the hooks' clients.
+    """
 
     def __init__(self, policy: RetryPolicy | None = None) -> None:
         self.policy = policy
@@ -94,14 +88,3 @@ class HospitalCallbacks:
     def close(self) -> None:
         for hook in self._hooks.values():
             hook.close()
-
-    def __enter__(self) -> HospitalCallbacks:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()

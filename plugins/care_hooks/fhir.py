@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,19 +29,12 @@ class FhirServerHook(CareHttpHook):
 
     hook_name = "Hospital FHIR server"
     default_path = "fhir"
+    default_policy = RetryPolicy(attempts=5, backoff_seconds=0.2)
+    default_timeout_seconds = 5.0
 
-    def __init__(
-        self,
-        hospital_code: str,
-        *,
-        policy: RetryPolicy | None = None,
-        timeout_seconds: float = 5.0,
-    ) -> None:
-        super().__init__(
-            connection_id(hospital_code),
-            policy=policy or RetryPolicy(attempts=5, backoff_seconds=0.2),
-            timeout_seconds=timeout_seconds,
-        )
+    def __init__(self, hospital_code: str, **options: Any) -> None:
+        """``options``: ``policy`` and ``timeout_seconds`` (see :class:`CareHttpHook`)."""
+        super().__init__(connection_id(hospital_code), **options)
         self.hospital_code = hospital_code
 
     def pulls(self) -> bool:

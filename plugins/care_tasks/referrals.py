@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 
 from sqlalchemy import select
 
@@ -85,6 +86,6 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
 def notify_hospitals() -> dict[str, int]:
     from care_hooks.callback import HospitalCallbacks
 
-    with care_context() as ctx, HospitalCallbacks() as send:
+    with care_context() as ctx, closing(HospitalCallbacks()) as send:
         summary = deliver_callbacks(ctx.factory, send)
     return {"delivered": summary.delivered, "failed": summary.failed, "skipped": summary.skipped}

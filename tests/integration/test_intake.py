@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -235,7 +236,7 @@ def test_the_callback_receives_each_status_change_once(
     submit(county_engine, vault, [(spec.hospital_code, bundle_bytes(spec))])
     intake(county_engine, vault)
     factory = session_factory(county_engine)
-    with HospitalCallbacks(RetryPolicy(backoff_seconds=0.01)) as send:
+    with closing(HospitalCallbacks(RetryPolicy(backoff_seconds=0.01))) as send:
         first = deliver_callbacks(factory, send)
         second = deliver_callbacks(factory, send)
     assert (first.delivered, second.delivered) == (2, 0)
