@@ -44,7 +44,7 @@ demo: install
 	@$(BIN)/python -m care_models migrate 2>&1 | grep -v '^INFO' || true
 	@echo "==> loading the synthetic county"
 	@$(BIN)/python -m care_models seed
-	@PYTHONPATH=$(CURDIR)/plugins $(BIN)/python -m care_sim.demo $(DAGS_IN_ORDER)
+	@PYTHONPATH=$(CURDIR):$(CURDIR)/plugins $(BIN)/python -m care_sim.demo $(DAGS_IN_ORDER)
 	@echo
 	@echo "==> summary"
 	@$(BIN)/python -m care_models summary

@@ -43,8 +43,14 @@ from airflow.sdk import (
     task,
 )
 
-URGENT_VISITS = Asset("care://visits/urgent")
-VISIT_PLAN = Asset("care://visits/plan")
+
+def _assets() -> tuple[Asset, Asset]:  # plugins are imported inside functions
+    from care_assets import URGENT_VISITS, VISIT_PLAN
+
+    return URGENT_VISITS, VISIT_PLAN
+
+
+URGENT_VISITS, VISIT_PLAN = _assets()
 
 
 @dag(

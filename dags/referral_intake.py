@@ -27,9 +27,14 @@ import datetime as dt
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-REFERRALS_RECEIVED = Asset("care://referrals/received")
-CASES = Asset("care://cases")
-URGENT_VISITS = Asset("care://visits/urgent")
+
+def _assets() -> tuple[Asset, Asset, Asset]:  # plugins are imported inside functions
+    from care_assets import CASES, REFERRALS_RECEIVED, URGENT_VISITS
+
+    return REFERRALS_RECEIVED, CASES, URGENT_VISITS
+
+
+REFERRALS_RECEIVED, CASES, URGENT_VISITS = _assets()
 
 
 @dag(

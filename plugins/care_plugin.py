@@ -12,8 +12,9 @@ import logging
 from airflow.plugins_manager import AirflowPlugin
 
 from care_api.app import create_app
+from care_assets import REFERRALS_RECEIVED
 
-REFERRALS_RECEIVED_URI = "care://referrals/received"
+REFERRALS_RECEIVED_URI = REFERRALS_RECEIVED.uri
 log = logging.getLogger(__name__)
 
 

@@ -1,17 +1,18 @@
-"""Tell hospitals of each Task status change: POST the Task version to their callback URL.
+"""Tell hospitals of each Task status change: which versions are due, which were delivered.
 
 Each version is delivered at most once: it is marked delivered in the same step
-that sees the hospital's 2xx. Versions of one referral go out in order; a failing
-endpoint keeps its later versions for the next run. Retries back off exponentially.
+that sees the hospital's acknowledgement. Versions of one referral go out in order;
+a failing endpoint keeps its later versions for the next run. The HTTP side
+(client, credentials, retries) is the caller's ``send``; in Airflow that is
+``care_hooks.callback.HospitalCallbacks``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,9 @@ from care_models.referrals.store import task_resource, utcnow
 from care_models.schema import Organisation, Referral, ReferralStatusEvent
 
 log = logging.getLogger(__name__)
+
+# (hospital, Task resource) -> whether the hospital acknowledged it
+Sender = Callable[[Organisation, dict[str, object]], bool]
 
 
 @dataclass
@@ -42,70 +46,39 @@ def _pending(session: Session) -> list[tuple[ReferralStatusEvent, Referral, Orga
     return [(e, r, o) for e, r, o in rows]
 
 
-def _post(
-    client: httpx.Client, url: str, body: dict[str, object], attempts: int, backoff_seconds: float
-) -> bool:
-    for attempt in range(attempts):
-        try:
-            response = client.post(
-                url, json=body, headers={"Content-Type": "application/fhir+json"}
-            )
-            if response.is_success:
-                return True
-            if response.status_code < 500 and response.status_code != 429:
-                return False  # the hospital refuses this; retrying will not help
-        except httpx.HTTPError:
-            pass
-        if attempt + 1 < attempts:
-            time.sleep(backoff_seconds * 2**attempt)
-    return False
-
-
-def deliver_callbacks(
-    factory: sessionmaker[Session],
-    *,
-    client: httpx.Client | None = None,
-    attempts: int = 3,
-    backoff_seconds: float = 0.5,
-) -> CallbackSummary:
+def deliver_callbacks(factory: sessionmaker[Session], send: Sender) -> CallbackSummary:
+    """Send each pending Task version through ``send`` and mark the acknowledged ones."""
     summary = CallbackSummary()
-    own_client = client is None
-    client = client or httpx.Client(timeout=10.0)
     blocked: set[int] = set()
-    try:
-        with factory() as session:
-            pending = _pending(session)
-        for event, referral, hospital in pending:
-            if referral.id in blocked:
-                summary.skipped += 1
-                continue
-            body = task_resource(
-                referral,
-                status=event.status,
-                reason=event.reason,
-                version=event.version,
-                last_updated=event.changed_at,
-            )
-            assert hospital.callback_url is not None
-            delivered = _post(client, hospital.callback_url, body, attempts, backoff_seconds)
-            with factory() as session, session.begin():
-                row = session.get(ReferralStatusEvent, event.id)
-                assert row is not None
-                row.callback_attempts += 1
-                if delivered:
-                    row.callback_delivered_at = utcnow()
+    with factory() as session:
+        pending = _pending(session)
+    for event, referral, hospital in pending:
+        if referral.id in blocked:
+            summary.skipped += 1
+            continue
+        body = task_resource(
+            referral,
+            status=event.status,
+            reason=event.reason,
+            version=event.version,
+            last_updated=event.changed_at,
+        )
+        delivered = send(hospital, body)
+        with factory() as session, session.begin():
+            row = session.get(ReferralStatusEvent, event.id)
+            assert row is not None
+            row.callback_attempts += 1
             if delivered:
-                summary.delivered += 1
-            else:
-                summary.failed += 1
-                blocked.add(referral.id)
-                log.warning(
-                    "callback to hospital %s failed for Task %s version %s",
-                    hospital.code,
-                    referral.id,
-                    event.version,
-                )
-    finally:
-        if own_client:
-            client.close()
+                row.callback_delivered_at = utcnow()
+        if delivered:
+            summary.delivered += 1
+        else:
+            summary.failed += 1
+            blocked.add(referral.id)
+            log.warning(
+                "callback to hospital %s failed for Task %s version %s",
+                hospital.code,
+                referral.id,
+                event.version,
+            )
     return summary

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -140,9 +141,20 @@ def state_of(request: Request) -> CareState:
     return care
 
 
-def _bearer(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+bearer_scheme = HTTPBearer(auto_error=False)  # errors are OperationOutcomes, raised here
+Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    return token or None
+
+
+async def authenticated_hospital(request: Request, credentials: Bearer) -> Organisation:
+    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate."""
+    care = state_of(request)
+    token = bearer_token(credentials)
+    if token is None:
         raise ApiError(
             401,
             "login",
@@ -150,13 +162,6 @@ def _bearer(request: Request) -> str:
             "a bearer token is required",
             {"WWW-Authenticate": "Bearer"},
         )
-    return token.strip()
-
-
-async def authenticated_hospital(request: Request) -> Organisation:
-    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate."""
-    care = state_of(request)
-    token = _bearer(request)
     hospital = care.cached_hospital(token) or await run_in_threadpool(care.hospital_for, token)
     return _admitted(care, hospital)
 
@@ -176,7 +181,7 @@ def _admitted(care: CareState, hospital: Organisation | None) -> Organisation:
             "throttled",
             "Authorization",
             f"more than {care.settings.api_rate_per_minute} requests a minute",
-            {"Retry-After": str(care.limiter.retry_after_seconds())},
+            {"Retry-After": str(care.limiter.retry_after_seconds(hospital.code))},
         )
     return hospital
 
@@ -246,10 +251,10 @@ def create_app(
         return outcome_response(exc.status, [exc.issue], exc.headers)
 
     @app.post("/fhir/Bundle")
-    async def submit_bundle(request: Request) -> Response:
+    async def submit_bundle(request: Request, credentials: Bearer) -> Response:
         care = state_of(request)
         body = await read_limited_body(request, care.settings.api_max_body_bytes)
-        hospital = await authenticated_hospital(request)
+        hospital = await authenticated_hospital(request, credentials)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
             raise ApiError(
@@ -326,11 +331,12 @@ def create_app(
         )
 
     @app.get("/feeds/visits/{staff_code}.ics", include_in_schema=False)
-    def visit_calendar(staff_code: str, request: Request, token: str = "") -> Response:
+    def visit_calendar(
+        staff_code: str, request: Request, credentials: Bearer, token: str = ""
+    ) -> Response:
         """A coordinator's own visits as an iCalendar feed (calendar apps send no headers,
         so the token may come as ``?token=``); other coordinators' feeds are refused."""
-        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
-        secret = bearer.strip() if scheme.lower() == "bearer" else token
+        secret = bearer_token(credentials) or token
         care = state_of(request)
         body = _calendar(care, staff_code, secret)
         return Response(

@@ -1,37 +1,27 @@
-"""A token bucket per caller: ``rate`` requests a minute, bursts up to one minute's worth."""
+"""Requests per hospital and minute, counted by the ``limits`` library in memory.
+
+A moving window: at most ``rate`` requests in any 60 seconds, per caller.
+"""
 
 from __future__ import annotations
 
-import threading
+import math
 import time
-from dataclasses import dataclass
 
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 
 class RateLimiter:
     def __init__(self, rate_per_minute: int) -> None:
-        self.capacity = float(rate_per_minute)
-        self.refill_per_second = rate_per_minute / 60.0
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
+        self.item = RateLimitItemPerMinute(rate_per_minute)
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def allow(self, caller: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            bucket = self._buckets.setdefault(caller, _Bucket(self.capacity, now))
-            bucket.tokens = min(
-                self.capacity, bucket.tokens + (now - bucket.updated) * self.refill_per_second
-            )
-            bucket.updated = now
-            if bucket.tokens < 1:
-                return False
-            bucket.tokens -= 1
-            return True
+        return self._limiter.hit(self.item, caller)
 
-    def retry_after_seconds(self) -> int:
-        return max(1, round(1 / self.refill_per_second))
+    def retry_after_seconds(self, caller: str) -> int:
+        """Seconds until ``caller`` may send again (at least 1)."""
+        reset = self._limiter.get_window_stats(self.item, caller).reset_time
+        return max(1, math.ceil(reset - time.time()))

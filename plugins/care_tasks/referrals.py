@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 
 from sqlalchemy import select
 
@@ -17,33 +18,9 @@ log = logging.getLogger(__name__)
 INTAKE_SUITE = "intake.referrals"
 
 
-def connection_id(hospital_code: str) -> str:
-    return "fhir_" + hospital_code.lower().replace("-", "_")
-
-
-def _pull_base_url(hospital_code: str) -> str | None:
-    """The hospital's FHIR base URL from its Airflow Connection; None for push hospitals.
-
-    The Connection's host is either the whole base URL (``http://host:port/fhir``) or a
-    host name, with port and schema (the path, default ``fhir``) in their own fields.
-    """
-    from airflow.sdk import BaseHook
-
-    try:
-        connection = BaseHook.get_connection(connection_id(hospital_code))
-    except Exception:  # no such connection: the hospital pushes to our API
-        return None
-    host = (connection.host or "").rstrip("/")
-    if "://" in host:
-        return host
-    scheme = "https" if connection.conn_type == "https" else "http"
-    port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{host}{port}/{(connection.schema or 'fhir').strip('/')}"
-
-
 @care_task
 def pull_all_hospitals() -> dict[str, int]:
-    from hooks.fhir_pull import pull_hospital
+    from care_hooks.fhir import FhirServerHook
 
     totals = {"hospitals": 0, "created": 0, "existing": 0, "rejected": 0}
     with care_context() as ctx:
@@ -57,11 +34,11 @@ def pull_all_hospitals() -> dict[str, int]:
             )
         failures = []
         for hospital in hospitals:
-            base_url = _pull_base_url(hospital.code)
-            if base_url is None:
+            hook = FhirServerHook(hospital.code)
+            if not hook.pulls():  # no Connection: the hospital pushes to our API
                 continue
             try:
-                result = pull_hospital(ctx.factory, ctx.vault, hospital, base_url, today=ctx.today)
+                result = hook.pull(ctx.factory, ctx.vault, hospital, today=ctx.today)
             except CareError as error:  # one hospital down must not stop the others
                 failures.append(hospital.code)
                 log.error("pull from %s failed: %s", hospital.code, error)
@@ -108,6 +85,8 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
 
 @care_task
 def notify_hospitals() -> dict[str, int]:
-    with care_context() as ctx:
-        summary = deliver_callbacks(ctx.factory)
+    from care_hooks.callback import HospitalCallbacks
+
+    with care_context() as ctx, closing(HospitalCallbacks()) as send:
+        summary = deliver_callbacks(ctx.factory, send)
     return {"delivered": summary.delivered, "failed": summary.failed, "skipped": summary.skipped}

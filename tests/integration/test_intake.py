@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +16,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import gates
+from care_hooks.callback import HospitalCallbacks
+from care_hooks.http import RetryPolicy
 from care_models.db import session_factory
 from care_models.privacy import PersonalFields, Vault
 from care_models.referrals.callbacks import deliver_callbacks
@@ -233,8 +236,9 @@ def test_the_callback_receives_each_status_change_once(
     submit(county_engine, vault, [(spec.hospital_code, bundle_bytes(spec))])
     intake(county_engine, vault)
     factory = session_factory(county_engine)
-    first = deliver_callbacks(factory, backoff_seconds=0.01)
-    second = deliver_callbacks(factory, backoff_seconds=0.01)
+    with closing(HospitalCallbacks(RetryPolicy(backoff_seconds=0.01))) as send:
+        first = deliver_callbacks(factory, send)
+        second = deliver_callbacks(factory, send)
     assert (first.delivered, second.delivered) == (2, 0)
     versions = [(t["meta"]["versionId"], t["status"]) for t in _Receiver.received]
     assert versions in (

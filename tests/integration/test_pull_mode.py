@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from care_hooks.fhir_pull import EPOCH, PullResult, bundle_bytes, pull_hospital, referral_bundles
 from care_models.db import session_factory
 from care_models.errors import ExternalServiceError
 from care_models.fhir.bundle import parse_referral
@@ -27,7 +28,6 @@ from care_models.referrals.store import raw_bundle
 from care_models.schema import AuditLog, Organisation, Referral, SyncWatermark
 from care_models.synthetic.county import build_county
 from care_sim.fhir_server import FaultPlan, FhirServerSimulator, synthetic_referral_bundles
-from hooks.fhir_pull import EPOCH, PullResult, bundle_bytes, pull_hospital, referral_bundles
 
 TODAY = dt.date(2025, 3, 14)
 HOSPITAL = "H-CJ-UNI"

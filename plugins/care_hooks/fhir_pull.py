@@ -19,9 +19,10 @@ The watermark (``sync_watermarks``, source ``fhir:{hospital code}``) is the high
 after each fully processed page, in its own transaction, and never backwards. A
 crash mid-page re-reads that page on the next run; its referrals count as existing.
 
-Transient failures (HTTP 5xx and 429, timeouts, connection errors) are retried with
-exponential backoff; when retries run out, :class:`ExternalServiceError` names the
-hospital code and the URL path. Logs carry counts and identifiers, never personal data.
+Transient failures (HTTP 5xx and 429, timeouts, connection errors) are retried by the
+shared :class:`care_hooks.http.RetryPolicy`; when retries run out,
+:class:`ExternalServiceError` names the hospital code and the URL path. Logs carry
+counts and identifiers, never personal data.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ import datetime as dt
 import json
 import logging
 import re
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -43,6 +43,7 @@ import httpx
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from care_hooks.http import RetryPolicy, make_client
 from care_models.errors import ExternalServiceError, ValidationError
 from care_models.fhir.bundle import BundleRejected
 from care_models.privacy import Vault
@@ -143,49 +144,18 @@ def _get(
     params: httpx.QueryParams | None,
     *,
     hospital_code: str,
-    timeout: float,
-    max_retries: int,
-    backoff: float,
+    policy: RetryPolicy,
+    timeout: httpx.Timeout,
 ) -> dict[str, Any]:
-    """GET a searchset Bundle, retrying transient failures with exponential backoff."""
+    """GET a searchset Bundle through the shared retry policy."""
     path = urlsplit(url).path or "/"
-    problem = ""
-    for attempt in range(max_retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        try:
-            response = client.get(
-                url, params=params, timeout=timeout, headers={"Accept": FHIR_JSON}
-            )
-        except httpx.InvalidURL:
-            raise ExternalServiceError(
-                f"FHIR server of {hospital_code}: GET {path}: not a valid URL"
-            ) from None
-        except httpx.TimeoutException:
-            problem = "timed out"
-        except httpx.TransportError as exc:
-            problem = f"connection failed ({type(exc).__name__})"
-        else:
-            status = response.status_code
-            if status >= 500 or status == 429:
-                problem = f"HTTP {status}"
-            elif status != 200:
-                raise ExternalServiceError(
-                    f"FHIR server of {hospital_code}: GET {path} answered HTTP {status}"
-                )
-            else:
-                return _searchset(response, hospital_code, path)
-        log.warning(
-            "FHIR pull %s: GET %s %s (attempt %d of %d)",
-            hospital_code,
-            path,
-            problem,
-            attempt + 1,
-            max_retries + 1,
-        )
-    raise ExternalServiceError(
-        f"FHIR server of {hospital_code}: GET {path} {problem} after {max_retries + 1} attempts"
+    what = f"FHIR server of {hospital_code}: GET {path}"
+    response = policy.send(
+        lambda: client.get(url, params=params, timeout=timeout, headers={"Accept": FHIR_JSON}), what
     )
+    if response.status_code != 200:
+        raise ExternalServiceError(f"{what} answered HTTP {response.status_code}")
+    return _searchset(response, hospital_code, path)
 
 
 def _searchset(response: httpx.Response, hospital_code: str, path: str) -> dict[str, Any]:
@@ -405,10 +375,12 @@ def pull_hospital(
     max_retries: int = 4,
     backoff_seconds: float = 0.2,
     timeout_seconds: float = 5.0,
+    policy: RetryPolicy | None = None,
 ) -> PullResult:
     """Pull the hospital's new referrals since the watermark; each page commits, then moves it.
 
-    ``timeout_seconds`` applies to every request, also with a caller's ``client``.
+    ``timeout_seconds`` applies to every request, also with a caller's ``client``. A
+    ``policy`` replaces the one made of ``max_retries`` and ``backoff_seconds``.
     Raises ExternalServiceError when the server fails beyond ``max_retries`` retries
     (pages already processed stay committed, and so does their watermark).
     """
@@ -417,7 +389,9 @@ def pull_hospital(
     before = read_watermark(factory, source)
     result = PullResult(0, 0, 0, 0, before, before)
     own_client = client is None
-    http = client or httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+    http = client or make_client(timeout_seconds=timeout_seconds)
+    timeout = http.timeout if own_client else httpx.Timeout(timeout_seconds)
+    policy = policy or RetryPolicy(attempts=max_retries + 1, backoff_seconds=backoff_seconds)
     params: httpx.QueryParams | None = httpx.QueryParams(
         [
             ("status", "active"),
@@ -436,9 +410,8 @@ def pull_hospital(
                 url,
                 params,
                 hospital_code=hospital.code,
-                timeout=timeout_seconds,
-                max_retries=max_retries,
-                backoff=backoff_seconds,
+                policy=policy,
+                timeout=timeout,
             )
             result.pages += 1
             _process_page(factory, vault, hospital, page, base, today, result)

@@ -27,7 +27,7 @@ points at page k again, once).
 
 Command line (serves synthetic referrals of one outside-county hospital)::
 
-    PYTHONPATH=plugins python -m care_sim.fhir_server --port 8090 --referrals 2 --seed 11
+    python -m care_sim.fhir_server --port 8090 --referrals 2 --seed 11
 """
 
 from __future__ import annotations

@@ -1,0 +1,21 @@
+"""Every Asset of the platform, each URI written once.
+
+The DAG files (which import only the standard library and ``airflow.sdk`` at their
+top level) and the care plugin read them from here.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+REFERRALS_RECEIVED = Asset("care://referrals/received")
+"""A referral was recorded by the care API (push) or pulled; triggers ``referral_intake``."""
+
+CASES = Asset("care://cases")
+"""Cases opened or changed by ``referral_intake``."""
+
+URGENT_VISITS = Asset("care://visits/urgent")
+"""Urgent visits booked by ``referral_intake``; triggers ``home_visit_planning``."""
+
+VISIT_PLAN = Asset("care://visits/plan")
+"""The week's visit plan published by ``home_visit_planning``."""

@@ -1,0 +1,83 @@
+"""The shared HTTP policy and the hooks' Connection handling, without a network."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from care_hooks.callback import HospitalCallbackHook
+from care_hooks.fhir import FhirServerHook
+from care_hooks.http import RetriesExhausted, RetryPolicy, make_client
+from care_models.errors import ExternalServiceError
+
+FAST = RetryPolicy(attempts=3, backoff_seconds=0.001)
+
+
+def _client(statuses: list[int], seen: list[httpx.Request]) -> httpx.Client:
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(statuses[min(len(seen), len(statuses)) - 1])
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+@pytest.mark.parametrize("transient", [503, 429])
+def test_transient_answers_are_retried_until_one_succeeds(transient: int) -> None:
+    seen: list[httpx.Request] = []
+    with _client([transient, 200], seen) as client:
+        response = FAST.send(lambda: client.get("http://h.test/x"), "GET /x")
+    assert response.status_code == 200 and len(seen) == 2
+
+
+def test_a_refusal_is_returned_at_once() -> None:
+    seen: list[httpx.Request] = []
+    with _client([404], seen) as client:
+        assert FAST.send(lambda: client.get("http://h.test/x"), "GET /x").status_code == 404
+    assert len(seen) == 1
+
+
+def test_retries_run_out_into_an_external_service_error() -> None:
+    seen: list[httpx.Request] = []
+    with _client([502], seen) as client, pytest.raises(RetriesExhausted) as raised:
+        FAST.send(lambda: client.get("http://h.test/x"), "GET /x")
+    assert isinstance(raised.value, ExternalServiceError)
+    assert str(raised.value) == "GET /x HTTP 502 after 3 attempts" and len(seen) == 3
+
+
+def test_connection_errors_are_retried() -> None:
+    calls = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    with (
+        httpx.Client(transport=httpx.MockTransport(refuse)) as client,
+        pytest.raises(RetriesExhausted, match="connection failed"),
+    ):
+        FAST.send(lambda: client.get("http://h.test/x"), "GET /x")
+    assert len(calls) == 3
+
+
+def test_the_client_factory_sets_timeouts_and_user_agent() -> None:
+    with make_client(timeout_seconds=3.0) as client:
+        assert client.timeout == httpx.Timeout(3.0, connect=3.0)
+        assert client.headers["User-Agent"].startswith("integrated-care/")
+
+
+def test_fhir_hook_reads_its_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = {"conn_type": "fhir", "host": "fhir.example.org", "extra": {"token": "t0ken"}}
+    monkeypatch.setenv("AIRFLOW_CONN_FHIR_H_TEST", json.dumps(connection))
+    hook = FhirServerHook("H-TEST")
+    assert hook.pulls() and hook.base_url() == "https://fhir.example.org/fhir"
+    with hook.get_conn() as client:
+        assert client.headers["Authorization"] == "Bearer t0ken"
+
+
+def test_callback_hook_works_from_the_callback_url_without_a_connection() -> None:
+    hook = HospitalCallbackHook("H-NONE", "http://cb.test/tasks", policy=FAST)
+    assert hook.connection is None and hook.url() == "http://cb.test/tasks"
+    assert hook.credentials() == ({}, None)
+    assert not FhirServerHook("H-NONE").pulls()
