@@ -27,30 +27,36 @@ same bytes (the PDFs are written in reportlab's invariant mode).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import logging
 import math
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
-from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from icalendar import Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from care_models.errors import ConfigurationError, ValidationError
+from care_models.errors import ValidationError
 from care_models.privacy import Vault, reveal
+from care_models.rendering.atomic import staged_directory
+from care_models.rendering.fonts import KoreanFont, find_korean_font
+from care_models.rendering.html import TEMPLATES_ROOT, environment
+from care_models.rendering.ics import SEOUL_ZONE, calendar_bytes, new_calendar
+from care_models.rendering.labels import (
+    MODE_LABELS,
+    PRIVACY_NOTICE,
+    ROLE_LABELS,
+    SERVICE_LABELS,
+    korean_date,
+)
+from care_models.rendering.pdf import a4_document, korean_fonts
+from care_models.rendering.tables import excel_csv
 from care_models.schema import Client, Staff, Town, Visit
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop
 from care_models.workdays import SEOUL, is_business_day
@@ -59,30 +65,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ACTOR = "home_visit_planning"
 REVEALED_FIELDS = ("name", "address", "phone")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "visits"
-SEOUL_ZONE = ZoneInfo("Asia/Seoul")
+TEMPLATES_DIR = TEMPLATES_ROOT / "visits"
 PRODID = "-//Integrated Community Care//Home visits//KO"
 
-SERVICE_LABELS = {
-    "home_doctor": "방문진료",
-    "home_nursing": "방문간호",
-    "discharge_nursing": "퇴원 후 방문간호",
-    "rehabilitation": "방문재활",
-    "nutrition": "방문영양",
-    "monitoring": "안부 확인",
-    "escort": "이동동행",
-    "first_assessment": "초기 방문 평가",
-}
-MODE_LABELS = {"visit": "방문", "phone": "전화"}
-ROLE_LABELS = {
-    "nurse": "간호사",
-    "social_worker": "사회복지사",
-    "doctor": "의사",
-    "rehabilitation": "재활치료사",
-    "nutrition": "영양사",
-    "team_lead": "팀장",
-}
-WEEKDAYS = "월화수목금토일"
 CSV_COLUMNS = (
     "date",
     "order",
@@ -106,80 +91,6 @@ ROUTE_COLOURS = (
     "#7a5c2e",
     "#c2185b",
 )
-PRIVACY_NOTICE = (
-    "이 문서에는 개인정보가 포함되어 있습니다. 업무 목적 외 사용·복사·전달을 금지하며, "
-    "사용 후 즉시 파기하십시오."
-)
-
-# -- Korean font ------------------------------------------------------------------------
-
-FONT_PACKAGE = "fonts-nanum"
-KOREAN_TTF_NAMES = ("NanumGothic.ttf", "NanumBarunGothic.ttf")
-FONT_DIRS = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".local" / "share" / "fonts",
-    Path.home() / ".fonts",
-    Path("/Library/Fonts"),
-)
-
-
-class KoreanFontMissingError(ConfigurationError):
-    """No Korean TrueType font to embed in the PDF day sheets."""
-
-    def __init__(self, searched: Sequence[Path]) -> None:
-        where = ", ".join(str(p) for p in searched) or "(no directory)"
-        super().__init__(
-            "Korean font",
-            f"none of {', '.join(KOREAN_TTF_NAMES)} found under {where}; "
-            f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE})",
-        )
-
-
-@dataclass(frozen=True)
-class KoreanFont:
-    regular: Path
-    bold: Path | None = None
-
-
-def find_korean_font(search_dirs: Iterable[Path] = FONT_DIRS) -> KoreanFont:
-    """The first Korean TrueType font (NanumGothic preferred) under the usual font dirs."""
-    dirs = [Path(d) for d in search_dirs]
-    found: dict[str, Path] = {}
-    for directory in dirs:
-        if not directory.is_dir():
-            continue
-        for root, _subdirs, files in sorted(os.walk(directory)):
-            for name in sorted(files):
-                if name in KOREAN_TTF_NAMES and name not in found:
-                    found[name] = Path(root) / name
-    for name in KOREAN_TTF_NAMES:
-        if name in found:
-            regular = found[name]
-            bold = regular.with_name(f"{regular.stem}Bold{regular.suffix}")
-            return KoreanFont(regular, bold if bold.is_file() else None)
-    raise KoreanFontMissingError(dirs)
-
-
-@lru_cache(maxsize=4)
-def _register_font(font: KoreanFont) -> tuple[str, str]:
-    """Register the font with reportlab (once); returns the regular and bold font names."""
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular = f"Care-{font.regular.stem}"
-    bold = f"Care-{font.bold.stem}" if font.bold else regular
-    pdfmetrics.registerFont(TTFont(regular, str(font.regular)))
-    if font.bold:
-        pdfmetrics.registerFont(TTFont(bold, str(font.bold)))
-    addMapping(regular, 0, 0, regular)
-    addMapping(regular, 1, 0, bold)
-    addMapping(regular, 0, 1, regular)
-    addMapping(regular, 1, 1, bold)
-    return regular, bold
-
-
 # -- what a sheet holds ---------------------------------------------------------------
 
 
@@ -291,36 +202,9 @@ class DaySheet:
         return rows
 
 
-def korean_date(day: dt.date) -> str:
-    return f"{day.year}년 {day.month}월 {day.day}일 ({WEEKDAYS[day.weekday()]})"
-
-
-def _short_date(day: dt.date) -> str:
-    return f"{day.month}/{day.day} ({WEEKDAYS[day.weekday()]})"
-
-
-# -- HTML ---------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["km"] = lambda value: f"{value:.1f}"
-    env.filters["korean_date"] = korean_date
-    env.filters["short_date"] = _short_date
-    return env
-
-
 def render_day_sheet_html(sheet: DaySheet) -> str:
     return (
-        _environment()
+        environment(TEMPLATES_DIR)
         .get_template("day_sheet.html")
         .render(sheet=sheet, notice=PRIVACY_NOTICE, service_labels=SERVICE_LABELS)
     )
@@ -336,9 +220,9 @@ def render_day_sheet_pdf(sheet: DaySheet, font: KoreanFont | None = None) -> byt
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
-    regular, bold = _register_font(font or find_korean_font())
+    regular, bold = korean_fonts(font)
     base = ParagraphStyle("cell", fontName=regular, fontSize=9, leading=11.5)
     small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5)
     head = ParagraphStyle("head", parent=base, fontName=bold, fontSize=8.5, alignment=TA_CENTER)
@@ -437,20 +321,15 @@ def render_day_sheet_pdf(sheet: DaySheet, font: KoreanFont | None = None) -> byt
         canvas.restoreState()
 
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
+    document = a4_document(
         buffer,
-        pagesize=A4,
+        title=sheet.title,
+        author="통합돌봄 방문 계획",
+        font_name=regular,
         leftMargin=12 * mm,
         rightMargin=12 * mm,
         topMargin=12 * mm,
         bottomMargin=14 * mm,
-        title=sheet.title,
-        author="통합돌봄 방문 계획",
-        subject=sheet.title,
-        creator="integrated-care",
-        lang="ko-KR",
-        initialFontName=regular,
-        invariant=1,
     )
     document.build([*header, table, *footer], onFirstPage=page_footer, onLaterPages=page_footer)
     return buffer.getvalue()
@@ -483,15 +362,9 @@ def event_uid(contact_key: str) -> str:
 def render_calendar(staff_code: str, stops: Iterable[SheetStop]) -> bytes:
     """One VEVENT per stop, Asia/Seoul times with a VTIMEZONE, UIDs from contact keys."""
     ordered = sorted(stops, key=lambda s: (s.stop.day, s.stop.sequence, s.stop.contact_key))
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{staff_code} 방문 일정")
-    calendar.add("x-wr-timezone", "Asia/Seoul")
+    calendar = new_calendar(PRODID, f"{staff_code} 방문 일정")
     if not ordered:
-        return bytes(calendar.to_ical())
+        return calendar_bytes(calendar)
     first, last = ordered[0].stop.day, ordered[-1].stop.day
     # Deterministic: the stamp is the start of the first day, not the time of publishing.
     stamp = dt.datetime.combine(first, dt.time(0), SEOUL).astimezone(dt.UTC)
@@ -520,20 +393,15 @@ def render_calendar(staff_code: str, stops: Iterable[SheetStop]) -> bytes:
             event.add("categories", [stop.service_label])
             event.add("transp", "OPAQUE")
             calendar.add_component(event)
-    calendar.add_missing_timezones(
-        first_date=dt.date(first.year, 1, 1), last_date=dt.date(last.year + 1, 1, 1)
-    )
-    return bytes(calendar.to_ical())
+    return calendar_bytes(calendar, first, last)
 
 
 def render_csv(stops: Iterable[SheetStop]) -> bytes:
     """The coordinator's stops as CSV, UTF-8 with BOM so Excel shows Hangul."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for stop in sorted(stops, key=lambda s: (s.stop.day, s.stop.sequence)):
         s = stop.stop
-        writer.writerow(
+        rows.append(
             (
                 s.day.isoformat(),
                 s.sequence,
@@ -548,7 +416,7 @@ def render_csv(stops: Iterable[SheetStop]) -> bytes:
                 f"{s.travel_km:.1f}",
             )
         )
-    return buffer.getvalue().encode("utf-8-sig")
+    return excel_csv(CSV_COLUMNS, rows)
 
 
 # -- team overview ------------------------------------------------------------------------
@@ -782,7 +650,7 @@ def render_team_overview(
     for item in plan.unplanned:
         reasons[item.reason] = reasons.get(item.reason, 0) + 1
     return (
-        _environment()
+        environment(TEMPLATES_DIR)
         .get_template("team_overview.html")
         .render(
             plan=plan,
@@ -982,15 +850,11 @@ def publish_plan(
     coordinators = sorted(coordinators, key=lambda c: c.code)
     out_dir = Path(out_dir)
     target = plan_directory(out_dir, plan)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".visits-{plan.horizon_start.isoformat()}-", dir=out_dir)
-    )
     try:
-        result = _write(session, vault, plan, coordinators, staging, target, actor)
-        _move_into_place(staging, target)
+        prefix = f".visits-{plan.horizon_start.isoformat()}-"
+        with staged_directory(out_dir, target, prefix) as staging:
+            result = _write(session, vault, plan, coordinators, staging, target, actor)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         log.warning("publishing the plan from %s failed; nothing published", plan.horizon_start)
         raise
     log.info(
@@ -1055,23 +919,6 @@ def _write(
         day_sheets=len(sheets),
         clients_revealed=sum(len({s.stop.client_id for s in sheet.stops}) for sheet in sheets),
     )
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    """Rename the staging directory to ``target``, replacing an earlier publication."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=staging.parent))
-    os.rename(target, retired / "previous")
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(retired / "previous", target)
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)
 
 
 # -- calendar feed --------------------------------------------------------------------------
