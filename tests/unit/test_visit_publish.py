@@ -19,19 +19,17 @@ from icalendar import Calendar
 
 from care_models.errors import KoreanFontMissingError
 from care_models.rendering.fonts import KoreanFont, find_korean_font
+from care_models.rendering.maps import fit_projection
 from care_models.visits import publish
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop, Unplanned
-from care_models.visits.publish import (
+from care_models.visits.overview import render_team_overview
+from care_models.visits.publish import event_uid, render_calendar, render_csv
+from care_models.visits.sheets import (
     DaySheet,
     Personal,
     SheetStop,
-    event_uid,
-    fit_projection,
-    render_calendar,
-    render_csv,
     render_day_sheet_html,
     render_day_sheet_pdf,
-    render_team_overview,
 )
 
 # -- a raw-bytes PDF reader ------------------------------------------------------------------
