@@ -168,7 +168,7 @@ def needs_korean_font() -> KoreanFont:
     try:
         return find_korean_font()
     except KoreanFontMissingError:
-        pytest.skip("no Korean font installed (Debian package fonts-nanum)")
+        pytest.skip("no Korean font (koreanize-matplotlib bundles NanumGothic)")
 
 
 # -- sample data ------------------------------------------------------------------------------
