@@ -8,10 +8,8 @@ FROM apache/airflow:3.3.2-python3.11
 # install writes its egg-info there and var/ becomes the care volume (a new named volume
 # takes this directory's ownership).
 USER root
-# Hangul in the printed PDFs (day sheets, agendas, reports) needs a Korean font.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-nanum \
-    && rm -rf /var/lib/apt/lists/*
+# Hangul in the printed PDFs needs a Korean font: NanumGothic comes with the Python
+# dependency koreanize-matplotlib (care_models.rendering.fonts), no system package.
 RUN mkdir -p /opt/care/var/out \
     && chown -R airflow:0 /opt/care \
     && chmod -R g+rwX /opt/care

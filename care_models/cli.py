@@ -10,15 +10,19 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory, transaction
-from care_models.errors import CareError
+from care_models.errors import CareError, MissingKeyError
 from care_models.privacy import Vault, generate_key
 from care_models.queries import load_query
+from care_models.rendering.fonts import find_korean_font
 from care_models.synthetic.county import build_county
 from care_models.synthetic.load import county_counts, load_county
 
@@ -29,14 +33,69 @@ def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(settings: Settings | None, _args: argparse.Namespace) -> int:
+def _check(_settings: Settings | None, _args: argparse.Namespace) -> int:
+    """Every runtime prerequisite, all checked before answering: one line per missing thing."""
+    problems: list[str] = []
+    settings, keys_checked = _settings_for_check(problems)
+    if settings is not None and not keys_checked:
+        try:
+            Vault.from_settings(settings)
+        except CareError as exc:
+            problems.append(str(exc))
+    url = "(not checked)"
+    if settings is not None:
+        try:
+            url = engine_from_settings(settings).url.render_as_string(hide_password=True)
+        except CareError as exc:
+            problems.append(str(exc))
+    try:
+        font = find_korean_font().regular.name
+    except CareError as exc:
+        problems.append(str(exc))
+    if settings is not None:
+        problem = _output_problem(settings.output_dir)
+        if problem:
+            problems.append(problem)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     assert settings is not None
-    engine = engine_from_settings(settings)
-    Vault.from_settings(settings)
-    print(
-        f"ok: {settings.mode} mode, care database {engine.url.render_as_string(hide_password=True)}"
-    )
+    print(f"ok: {settings.mode} mode, care database {url}")
+    print(f"ok: Korean font {font}, output folder {settings.output_dir}")
     return 0
+
+
+def _settings_for_check(problems: list[str]) -> tuple[Settings | None, bool]:
+    """The settings, and whether the keys were already found missing (then not generated)."""
+    try:
+        return load_settings(), False
+    except MissingKeyError:
+        env = dict(os.environ)
+        for name in ("CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY"):
+            if not env.get(name, "").strip():
+                problems.append(f"{name}: required in production mode")
+        env["CARE_MODE"] = "development"  # only to read the other settings and check them
+    except CareError as exc:
+        problems.append(str(exc))
+        return None, True
+    try:
+        return load_settings(env), True
+    except CareError as exc:
+        problems.append(str(exc))
+        return None, True
+
+
+def _output_problem(output_dir: Path) -> str | None:
+    """Why files cannot be written to ``output_dir`` (created if absent), or None."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output_dir, prefix=".check-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+    except OSError as exc:
+        return f"CARE_OUTPUT_DIR: output folder {output_dir} is not writable: {exc.strerror or exc}"
+    return None
 
 
 def _migrate(settings: Settings | None, _args: argparse.Namespace) -> int:
@@ -125,7 +184,10 @@ def _date(text: str) -> dt.date:
 
 COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], int]]] = {
     "keygen": ("print a fresh encryption key and match key", _keygen),
-    "check": ("check the configuration and the database connection", _check),
+    "check": (
+        "check every prerequisite: settings, keys, database, Korean font, output folder",
+        _check,
+    ),
     "migrate": ("apply the care database migrations", _migrate),
     "seed": ("load the synthetic county (idempotent)", _seed),
     "summary": ("print what the stages have produced", _summary),
@@ -149,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        settings = None if args.command == "keygen" else load_settings()
+        # check loads the settings itself, to report every missing thing at once
+        settings = None if args.command in ("keygen", "check") else load_settings()
         return COMMANDS[args.command][1](settings, args)
     except CareError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -6,7 +6,8 @@ answer and let the rest propagate::
 
     CareError
     ├── ConfigurationError          a setting is missing, unknown or malformed
-    │   └── MissingKeyError         production mode without an encryption or match key
+    │   ├── MissingKeyError         production mode without an encryption or match key
+    │   └── KoreanFontMissingError  no Korean TrueType font to embed in the PDFs
     ├── PrivacyError                personal data cannot be protected or read back
     │   └── DecryptionError         a ciphertext does not open with any configured key
     ├── DataError                   input broke a rule; nothing was written
@@ -51,6 +52,16 @@ class ConfigurationError(CareError):
 
 class MissingKeyError(ConfigurationError):
     """Production mode refuses to run without its encryption and match keys."""
+
+
+class KoreanFontMissingError(ConfigurationError):
+    """No Korean TrueType font to embed in the PDFs; names the files, places and remedy."""
+
+    def __init__(self, names: Sequence[str], searched: Sequence[object], remedy: str) -> None:
+        self.names = tuple(names)
+        self.searched = tuple(searched)
+        where = ", ".join(str(p) for p in searched) or "(no directory)"
+        super().__init__("Korean font", f"none of {', '.join(names)} found under {where}; {remedy}")
 
 
 class PrivacyError(CareError):

@@ -27,62 +27,41 @@ same bytes (the PDFs are written in reportlab's invariant mode).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
-import math
-import os
-import re
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
-from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from icalendar import Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from care_models.errors import ConfigurationError, ValidationError
+from care_models.errors import ValidationError
 from care_models.privacy import Vault, reveal
+from care_models.rendering.atomic import staged_directory
+from care_models.rendering.fonts import find_korean_font
+from care_models.rendering.ics import SEOUL_ZONE, calendar_bytes, new_calendar
+from care_models.rendering.tables import excel_csv
 from care_models.schema import Client, Staff, Town, Visit
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop
-from care_models.workdays import SEOUL, is_business_day
+from care_models.visits.overview import render_team_overview
+from care_models.visits.sheets import (
+    DaySheet,
+    Personal,
+    SheetStop,
+    render_day_sheet_html,
+    render_day_sheet_pdf,
+)
+from care_models.workdays import SEOUL
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ACTOR = "home_visit_planning"
 REVEALED_FIELDS = ("name", "address", "phone")
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "visits"
-SEOUL_ZONE = ZoneInfo("Asia/Seoul")
 PRODID = "-//Integrated Community Care//Home visits//KO"
 
-SERVICE_LABELS = {
-    "home_doctor": "방문진료",
-    "home_nursing": "방문간호",
-    "discharge_nursing": "퇴원 후 방문간호",
-    "rehabilitation": "방문재활",
-    "nutrition": "방문영양",
-    "monitoring": "안부 확인",
-    "escort": "이동동행",
-    "first_assessment": "초기 방문 평가",
-}
-MODE_LABELS = {"visit": "방문", "phone": "전화"}
-ROLE_LABELS = {
-    "nurse": "간호사",
-    "social_worker": "사회복지사",
-    "doctor": "의사",
-    "rehabilitation": "재활치료사",
-    "nutrition": "영양사",
-    "team_lead": "팀장",
-}
-WEEKDAYS = "월화수목금토일"
 CSV_COLUMNS = (
     "date",
     "order",
@@ -96,382 +75,6 @@ CSV_COLUMNS = (
     "mode",
     "travel_km",
 )
-ROUTE_COLOURS = (
-    "#1f6fb2",
-    "#d1495b",
-    "#2a9d4b",
-    "#8a4fbf",
-    "#e07b00",
-    "#00838f",
-    "#7a5c2e",
-    "#c2185b",
-)
-PRIVACY_NOTICE = (
-    "이 문서에는 개인정보가 포함되어 있습니다. 업무 목적 외 사용·복사·전달을 금지하며, "
-    "사용 후 즉시 파기하십시오."
-)
-
-# -- Korean font ------------------------------------------------------------------------
-
-FONT_PACKAGE = "fonts-nanum"
-KOREAN_TTF_NAMES = ("NanumGothic.ttf", "NanumBarunGothic.ttf")
-FONT_DIRS = (
-    Path("/usr/share/fonts"),
-    Path("/usr/local/share/fonts"),
-    Path.home() / ".local" / "share" / "fonts",
-    Path.home() / ".fonts",
-    Path("/Library/Fonts"),
-)
-
-
-class KoreanFontMissingError(ConfigurationError):
-    """No Korean TrueType font to embed in the PDF day sheets."""
-
-    def __init__(self, searched: Sequence[Path]) -> None:
-        where = ", ".join(str(p) for p in searched) or "(no directory)"
-        super().__init__(
-            "Korean font",
-            f"none of {', '.join(KOREAN_TTF_NAMES)} found under {where}; "
-            f"install the Debian package {FONT_PACKAGE} (apt-get install {FONT_PACKAGE})",
-        )
-
-
-@dataclass(frozen=True)
-class KoreanFont:
-    regular: Path
-    bold: Path | None = None
-
-
-def find_korean_font(search_dirs: Iterable[Path] = FONT_DIRS) -> KoreanFont:
-    """The first Korean TrueType font (NanumGothic preferred) under the usual font dirs."""
-    dirs = [Path(d) for d in search_dirs]
-    found: dict[str, Path] = {}
-    for directory in dirs:
-        if not directory.is_dir():
-            continue
-        for root, _subdirs, files in sorted(os.walk(directory)):
-            for name in sorted(files):
-                if name in KOREAN_TTF_NAMES and name not in found:
-                    found[name] = Path(root) / name
-    for name in KOREAN_TTF_NAMES:
-        if name in found:
-            regular = found[name]
-            bold = regular.with_name(f"{regular.stem}Bold{regular.suffix}")
-            return KoreanFont(regular, bold if bold.is_file() else None)
-    raise KoreanFontMissingError(dirs)
-
-
-@lru_cache(maxsize=4)
-def _register_font(font: KoreanFont) -> tuple[str, str]:
-    """Register the font with reportlab (once); returns the regular and bold font names."""
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    regular = f"Care-{font.regular.stem}"
-    bold = f"Care-{font.bold.stem}" if font.bold else regular
-    pdfmetrics.registerFont(TTFont(regular, str(font.regular)))
-    if font.bold:
-        pdfmetrics.registerFont(TTFont(bold, str(font.bold)))
-    addMapping(regular, 0, 0, regular)
-    addMapping(regular, 1, 0, bold)
-    addMapping(regular, 0, 1, regular)
-    addMapping(regular, 1, 1, bold)
-    return regular, bold
-
-
-# -- what a sheet holds ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Personal:
-    """The decrypted fields of one client, for one coordinator's own files only."""
-
-    name: str
-    address: str
-    phone: str | None = None
-
-    def __repr__(self) -> str:  # never print personal values by accident
-        return "Personal(<redacted>)"
-
-
-@dataclass(frozen=True)
-class SheetStop:
-    stop: PlannedStop
-    person: Personal
-    window: tuple[dt.time, dt.time] | None = None
-
-    @property
-    def end(self) -> dt.time:
-        moment = dt.datetime.combine(self.stop.day, self.stop.start)
-        return (moment + dt.timedelta(minutes=self.stop.duration_min)).time()
-
-    @property
-    def time_range(self) -> str:
-        return f"{self.stop.start:%H:%M}–{self.end:%H:%M}"
-
-    @property
-    def service_label(self) -> str:
-        return SERVICE_LABELS.get(self.stop.service_type, self.stop.service_type)
-
-    @property
-    def mode_label(self) -> str:
-        return MODE_LABELS.get(self.stop.mode, self.stop.mode)
-
-    @property
-    def first_visit(self) -> bool:
-        return self.stop.service_type == "first_assessment"
-
-    @property
-    def purpose_detail(self) -> str | None:
-        """The planner's purpose text, when it says more than the service label."""
-        text = self.stop.purpose.strip()
-        return None if not text or text == self.service_label else text
-
-    @property
-    def phone_href(self) -> str | None:
-        if not self.person.phone:
-            return None
-        digits = re.sub(r"[^\d+]", "", self.person.phone)
-        return f"tel:{digits}" if digits else None
-
-    def notes(self, from_office: bool) -> tuple[str, ...]:
-        notes: list[str] = []
-        if self.first_visit:
-            notes.append("첫 방문")
-        if self.stop.mode == "phone":
-            notes.append("전화 연락 (방문 아님)")
-        else:
-            origin = "사무소에서" if from_office else "이전 방문지에서"
-            notes.append(f"{origin} 이동 {self.stop.travel_min}분 · {self.stop.travel_km:.1f} km")
-        if self.window:
-            notes.append(f"희망 시간대 {self.window[0]:%H:%M}–{self.window[1]:%H:%M}")
-        return tuple(notes)
-
-
-@dataclass(frozen=True)
-class DaySheet:
-    """One coordinator's day: the stops in order with what they need to know."""
-
-    staff_code: str
-    day: dt.date
-    stops: tuple[SheetStop, ...]
-    staff_name: str | None = None
-    role: str | None = None
-    office_name: str | None = None
-    return_km: float = 0.0
-
-    @property
-    def visits(self) -> int:
-        return sum(1 for s in self.stops if s.stop.mode != "phone")
-
-    @property
-    def calls(self) -> int:
-        return sum(1 for s in self.stops if s.stop.mode == "phone")
-
-    @property
-    def km(self) -> float:
-        return sum(s.stop.travel_km for s in self.stops) + self.return_km
-
-    @property
-    def role_label(self) -> str | None:
-        return ROLE_LABELS.get(self.role, self.role) if self.role else None
-
-    @property
-    def title(self) -> str:
-        return f"방문 일정표 {self.staff_code} {self.day.isoformat()}"
-
-    def rows(self) -> list[tuple[SheetStop, tuple[str, ...]]]:
-        """Each stop with its notes (the first visit of the day travels from the office)."""
-        rows = []
-        moved = False
-        for stop in self.stops:
-            rows.append((stop, stop.notes(from_office=not moved)))
-            moved = moved or stop.stop.mode != "phone"
-        return rows
-
-
-def korean_date(day: dt.date) -> str:
-    return f"{day.year}년 {day.month}월 {day.day}일 ({WEEKDAYS[day.weekday()]})"
-
-
-def _short_date(day: dt.date) -> str:
-    return f"{day.month}/{day.day} ({WEEKDAYS[day.weekday()]})"
-
-
-# -- HTML ---------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["km"] = lambda value: f"{value:.1f}"
-    env.filters["korean_date"] = korean_date
-    env.filters["short_date"] = _short_date
-    return env
-
-
-def render_day_sheet_html(sheet: DaySheet) -> str:
-    return (
-        _environment()
-        .get_template("day_sheet.html")
-        .render(sheet=sheet, notice=PRIVACY_NOTICE, service_labels=SERVICE_LABELS)
-    )
-
-
-# -- PDF ----------------------------------------------------------------------------------
-
-
-def render_day_sheet_pdf(sheet: DaySheet, font: KoreanFont | None = None) -> bytes:
-    """The day sheet as an A4 PDF embedding a Korean TrueType font; same sheet, same bytes."""
-    from reportlab.lib import colors
-    from reportlab.lib.enums import TA_CENTER
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-
-    regular, bold = _register_font(font or find_korean_font())
-    base = ParagraphStyle("cell", fontName=regular, fontSize=9, leading=11.5)
-    small = ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5)
-    head = ParagraphStyle("head", parent=base, fontName=bold, fontSize=8.5, alignment=TA_CENTER)
-    title = ParagraphStyle("title", parent=base, fontName=bold, fontSize=16, leading=21)
-    meta = ParagraphStyle("meta", parent=base, fontSize=10, leading=14)
-    order = ParagraphStyle("order", parent=head, fontSize=12, leading=14)
-
-    def para(text: str, style: ParagraphStyle = base) -> Paragraph:
-        return Paragraph(xml_escape(text), style)
-
-    header = [
-        Paragraph("방문 일정표 <font size=9 color='#666666'>Day sheet</font>", title),
-        Paragraph(
-            xml_escape(
-                " · ".join(
-                    part
-                    for part in (
-                        korean_date(sheet.day),
-                        _staff_line(sheet),
-                        f"{sheet.office_name} 사무소" if sheet.office_name else None,
-                    )
-                    if part
-                )
-            ),
-            meta,
-        ),
-        para(
-            f"방문 {sheet.visits}건 · 전화 {sheet.calls}건 · "
-            f"이동 {sheet.km:.1f} km (사무소 복귀 포함)",
-            meta,
-        ),
-        Spacer(1, 4 * mm),
-    ]
-    rows: list[list[Any]] = [
-        [
-            para(h, head)
-            for h in ("순서", "시간", "대상자", "주소", "목적", "비고", "연락처", "확인")
-        ]
-    ]
-    for stop, notes in sheet.rows():
-        purpose = xml_escape(stop.service_label)
-        if stop.first_visit:
-            purpose = f"<b>{purpose}</b>"
-        if stop.purpose_detail:
-            purpose += f"<br/><font size=7 color='#555555'>{xml_escape(stop.purpose_detail)}</font>"
-        rows.append(
-            [
-                Paragraph(str(stop.stop.sequence), order),
-                Paragraph(
-                    f"{stop.time_range}<br/><font size=7.5 color='#555555'>"
-                    f"{xml_escape(stop.mode_label)}</font>",
-                    base,
-                ),
-                Paragraph(
-                    f"<b>{xml_escape(stop.person.name)}</b><br/>"
-                    f"<font size=7 color='#555555'>{xml_escape(stop.stop.client_code)}</font>",
-                    base,
-                ),
-                para(stop.person.address),
-                Paragraph(purpose, base),
-                Paragraph(_pdf_notes(stop, notes), small),
-                para(stop.person.phone or "—"),
-                "",
-            ]
-        )
-    widths = [10 * mm, 23 * mm, 22 * mm, 39 * mm, 24 * mm, 31 * mm, 27 * mm, 10 * mm]
-    table = Table(rows, colWidths=widths, repeatRows=1)
-    style = [
-        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]
-    for index, (stop, _notes) in enumerate(sheet.rows(), start=1):
-        if stop.stop.mode == "phone":
-            style.append(("BACKGROUND", (0, index), (-1, index), colors.HexColor("#f4f4f4")))
-    table.setStyle(TableStyle(style))
-    footer = [
-        Spacer(1, 3 * mm),
-        para(f"마지막 방문지 → 사무소 복귀 {sheet.return_km:.1f} km", meta),
-        Spacer(1, 4 * mm),
-        para(PRIVACY_NOTICE, small),
-    ]
-
-    def page_footer(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(regular, 7.5)
-        canvas.setFillColor(colors.HexColor("#666666"))
-        canvas.drawString(
-            12 * mm, 8 * mm, f"{sheet.staff_code} · {sheet.day.isoformat()} · 개인정보 포함"
-        )
-        canvas.drawRightString(A4[0] - 12 * mm, 8 * mm, f"{doc.page}쪽")
-        canvas.restoreState()
-
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=12 * mm,
-        bottomMargin=14 * mm,
-        title=sheet.title,
-        author="통합돌봄 방문 계획",
-        subject=sheet.title,
-        creator="integrated-care",
-        lang="ko-KR",
-        initialFontName=regular,
-        invariant=1,
-    )
-    document.build([*header, table, *footer], onFirstPage=page_footer, onLaterPages=page_footer)
-    return buffer.getvalue()
-
-
-def _pdf_notes(stop: SheetStop, notes: Sequence[str]) -> str:
-    lines = [xml_escape(n) for n in notes]
-    if stop.first_visit and lines:
-        lines[0] = f"<b><font color='#b3261e'>{lines[0]}</font></b>"
-    return "<br/>".join(lines)
-
-
-def _staff_line(sheet: DaySheet) -> str:
-    line = sheet.staff_code
-    if sheet.staff_name:
-        line += f" {sheet.staff_name}"
-    if sheet.role_label:
-        line += f" ({sheet.role_label})"
-    return line
-
-
 # -- calendar and CSV ---------------------------------------------------------------------
 
 
@@ -483,15 +86,9 @@ def event_uid(contact_key: str) -> str:
 def render_calendar(staff_code: str, stops: Iterable[SheetStop]) -> bytes:
     """One VEVENT per stop, Asia/Seoul times with a VTIMEZONE, UIDs from contact keys."""
     ordered = sorted(stops, key=lambda s: (s.stop.day, s.stop.sequence, s.stop.contact_key))
-    calendar = Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"{staff_code} 방문 일정")
-    calendar.add("x-wr-timezone", "Asia/Seoul")
+    calendar = new_calendar(PRODID, f"{staff_code} 방문 일정")
     if not ordered:
-        return bytes(calendar.to_ical())
+        return calendar_bytes(calendar)
     first, last = ordered[0].stop.day, ordered[-1].stop.day
     # Deterministic: the stamp is the start of the first day, not the time of publishing.
     stamp = dt.datetime.combine(first, dt.time(0), SEOUL).astimezone(dt.UTC)
@@ -520,20 +117,15 @@ def render_calendar(staff_code: str, stops: Iterable[SheetStop]) -> bytes:
             event.add("categories", [stop.service_label])
             event.add("transp", "OPAQUE")
             calendar.add_component(event)
-    calendar.add_missing_timezones(
-        first_date=dt.date(first.year, 1, 1), last_date=dt.date(last.year + 1, 1, 1)
-    )
-    return bytes(calendar.to_ical())
+    return calendar_bytes(calendar, first, last)
 
 
 def render_csv(stops: Iterable[SheetStop]) -> bytes:
     """The coordinator's stops as CSV, UTF-8 with BOM so Excel shows Hangul."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for stop in sorted(stops, key=lambda s: (s.stop.day, s.stop.sequence)):
         s = stop.stop
-        writer.writerow(
+        rows.append(
             (
                 s.day.isoformat(),
                 s.sequence,
@@ -548,264 +140,7 @@ def render_csv(stops: Iterable[SheetStop]) -> bytes:
                 f"{s.travel_km:.1f}",
             )
         )
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-# -- team overview ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MapPoint:
-    x: float
-    y: float
-    label: str
-    title: str
-
-
-@dataclass(frozen=True)
-class MapRoute:
-    staff_code: str
-    colour: str
-    office: MapPoint
-    stops: tuple[MapPoint, ...]
-    label_y: float = 0.0  # offices shared by several coordinators stack their labels
-
-    @property
-    def points(self) -> str:
-        chain = (self.office, *self.stops, self.office)
-        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in chain)
-
-
-@dataclass(frozen=True)
-class DayMap:
-    day: dt.date
-    width: int
-    height: int
-    routes: tuple[MapRoute, ...]
-    scale_px: float
-    scale_label: str
-
-
-@dataclass(frozen=True)
-class Projection:
-    """Equirectangular: x east, y south, one scale for both after cos(latitude)."""
-
-    min_x: float
-    max_lat: float
-    scale: float
-    cos_lat: float
-    pad_x: float
-    pad_y: float
-
-    def __call__(self, place: Place) -> tuple[float, float]:
-        x = self.pad_x + (place.longitude * self.cos_lat - self.min_x) * self.scale
-        y = self.pad_y + (self.max_lat - place.latitude) * self.scale
-        return round(x, 1), round(y, 1)
-
-
-def fit_projection(
-    places: Sequence[Place], width: int = 640, max_height: int = 520, pad: int = 30
-) -> tuple[Projection, int]:
-    """A projection fitting ``places`` into ``width`` (and at most ``max_height``)."""
-    if not places:
-        raise ValueError("nothing to draw")
-    cos_lat = math.cos(math.radians(sum(p.latitude for p in places) / len(places)))
-    xs = [p.longitude * cos_lat for p in places]
-    lats = [p.latitude for p in places]
-    span_x = max(max(xs) - min(xs), 0.005)
-    span_y = max(max(lats) - min(lats), 0.005)
-    scale = min((width - 2 * pad) / span_x, (max_height - 2 * pad) / span_y)
-    height = max(200, math.ceil(span_y * scale + 2 * pad))
-    pad_x = (width - (max(xs) - min(xs)) * scale) / 2
-    pad_y = (height - (max(lats) - min(lats)) * scale) / 2
-    return Projection(min(xs), max(lats), scale, cos_lat, pad_x, pad_y), height
-
-
-KM_PER_DEGREE = 111.32
-
-
-def _scale_bar(projection: Projection, width: int) -> tuple[float, str]:
-    px_per_km = projection.scale / KM_PER_DEGREE
-    for km in (50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1):
-        if km * px_per_km <= width / 4:
-            return round(km * px_per_km, 1), f"{km:g} km"
-    return round(0.1 * px_per_km, 1), "0.1 km"
-
-
-def day_map(
-    day: dt.date,
-    plan: Plan,
-    coordinators: Sequence[Coordinator],
-    places: Mapping[int, Place],
-    width: int = 640,
-) -> DayMap | None:
-    """The routes of the day (office → visits → office); calls do not travel, so not drawn."""
-    colours = _colours(coordinators)
-    legs: list[tuple[Coordinator, list[PlannedStop]]] = []
-    for coordinator in sorted(coordinators, key=lambda c: c.code):
-        visits = [
-            s
-            for s in plan.day_of(coordinator.code, day)
-            if s.mode != "phone" and s.client_id in places
-        ]
-        if visits:
-            legs.append((coordinator, visits))
-    if not legs:
-        return None
-    every = [c.office for c, _ in legs] + [places[s.client_id] for _, v in legs for s in v]
-    projection, height = fit_projection(every, width)
-    routes = []
-    sharing: dict[tuple[float, float], int] = {}
-    for coordinator, visits in legs:
-        ox, oy = projection(coordinator.office)
-        stacked = sharing.get((ox, oy), 0)
-        sharing[(ox, oy)] = stacked + 1
-        office = MapPoint(ox, oy, coordinator.code, f"{coordinator.code} 사무소")
-        points = []
-        for stop in visits:
-            x, y = projection(places[stop.client_id])
-            service = SERVICE_LABELS.get(stop.service_type, stop.service_type)
-            points.append(
-                MapPoint(
-                    x,
-                    y,
-                    str(stop.sequence),
-                    f"{coordinator.code} #{stop.sequence} {stop.client_code} {service}",
-                )
-            )
-        routes.append(
-            MapRoute(
-                coordinator.code,
-                colours[coordinator.code],
-                office,
-                tuple(points),
-                label_y=round(oy - 10 - 14 * stacked, 1),
-            )
-        )
-    scale_px, scale_label = _scale_bar(projection, width)
-    return DayMap(day, width, height, tuple(routes), scale_px, scale_label)
-
-
-def _colours(coordinators: Sequence[Coordinator]) -> dict[str, str]:
-    codes = sorted(c.code for c in coordinators)
-    return {code: ROUTE_COLOURS[i % len(ROUTE_COLOURS)] for i, code in enumerate(codes)}
-
-
-@dataclass(frozen=True)
-class DayCount:
-    visits: int = 0
-    calls: int = 0
-    km: float = 0.0
-    working: bool = True
-    hours: str = ""
-
-    @property
-    def empty(self) -> bool:
-        return not (self.visits or self.calls)
-
-
-@dataclass(frozen=True)
-class PersonWeek:
-    code: str
-    role: str
-    office: str
-    colour: str
-    days: tuple[DayCount, ...]
-
-    @property
-    def visits(self) -> int:
-        return sum(c.visits for c in self.days)
-
-    @property
-    def calls(self) -> int:
-        return sum(c.calls for c in self.days)
-
-    @property
-    def km(self) -> float:
-        return sum(c.km for c in self.days)
-
-
-def _horizon_days(plan: Plan) -> list[dt.date]:
-    days = []
-    day = plan.horizon_start
-    stop_days = {s.day for s in plan.stops}
-    while day <= plan.horizon_end:
-        if is_business_day(day) or day in stop_days:
-            days.append(day)
-        day += dt.timedelta(days=1)
-    return days
-
-
-def render_team_overview(
-    plan: Plan,
-    coordinators: Sequence[Coordinator],
-    places: Mapping[int, Place],
-    office_names: Mapping[str, str] | None = None,
-) -> str:
-    """The team lead's page: codes only, never a name, phone or address."""
-    office_names = office_names or {}
-    days = _horizon_days(plan)
-    colours = _colours(coordinators)
-    people: list[PersonWeek] = []
-    for coordinator in sorted(coordinators, key=lambda c: c.code):
-        counts = []
-        for day in days:
-            stops = plan.day_of(coordinator.code, day)
-            counts.append(
-                DayCount(
-                    visits=sum(1 for s in stops if s.mode != "phone"),
-                    calls=sum(1 for s in stops if s.mode == "phone"),
-                    km=sum(s.travel_km for s in stops)
-                    + plan.return_km.get((coordinator.code, day), 0.0),
-                    working=coordinator.works_on(day),
-                    hours=_first_last(stops),
-                )
-            )
-        people.append(
-            PersonWeek(
-                code=coordinator.code,
-                role=ROLE_LABELS.get(coordinator.role, coordinator.role),
-                office=office_names.get(coordinator.town_code, coordinator.town_code),
-                colour=colours[coordinator.code],
-                days=tuple(counts),
-            )
-        )
-    maps = [
-        {
-            "day": day,
-            "map": day_map(day, plan, coordinators, places),
-            "people": [(p, p.days[i]) for p in people if not p.days[i].empty],
-        }
-        for i, day in enumerate(days)
-    ]
-    reasons: dict[str, int] = {}
-    for item in plan.unplanned:
-        reasons[item.reason] = reasons.get(item.reason, 0) + 1
-    return (
-        _environment()
-        .get_template("team_overview.html")
-        .render(
-            plan=plan,
-            days=days,
-            people=people,
-            maps=maps,
-            unplanned=sorted(plan.unplanned, key=lambda u: (u.client_code, u.contact_key)),
-            reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
-            service_labels=SERVICE_LABELS,
-            total_km=sum(p.km for p in people),
-            total_visits=sum(p.visits for p in people),
-            total_calls=sum(p.calls for p in people),
-        )
-    )
-
-
-def _first_last(stops: Sequence[PlannedStop]) -> str:
-    if not stops:
-        return ""
-    first = stops[0]
-    last = stops[-1]
-    end = dt.datetime.combine(last.day, last.start) + dt.timedelta(minutes=last.duration_min)
-    return f"{first.start:%H:%M}–{end:%H:%M}"
+    return excel_csv(CSV_COLUMNS, rows)
 
 
 # -- reading the database -------------------------------------------------------------------
@@ -982,15 +317,11 @@ def publish_plan(
     coordinators = sorted(coordinators, key=lambda c: c.code)
     out_dir = Path(out_dir)
     target = plan_directory(out_dir, plan)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(
-        tempfile.mkdtemp(prefix=f".visits-{plan.horizon_start.isoformat()}-", dir=out_dir)
-    )
     try:
-        result = _write(session, vault, plan, coordinators, staging, target, actor)
-        _move_into_place(staging, target)
+        prefix = f".visits-{plan.horizon_start.isoformat()}-"
+        with staged_directory(out_dir, target, prefix) as staging:
+            result = _write(session, vault, plan, coordinators, staging, target, actor)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         log.warning("publishing the plan from %s failed; nothing published", plan.horizon_start)
         raise
     log.info(
@@ -1055,23 +386,6 @@ def _write(
         day_sheets=len(sheets),
         clients_revealed=sum(len({s.stop.client_id for s in sheet.stops}) for sheet in sheets),
     )
-
-
-def _move_into_place(staging: Path, target: Path) -> None:
-    """Rename the staging directory to ``target``, replacing an earlier publication."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        os.rename(staging, target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}-old-", dir=staging.parent))
-    os.rename(target, retired / "previous")
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        os.rename(retired / "previous", target)
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)
 
 
 # -- calendar feed --------------------------------------------------------------------------

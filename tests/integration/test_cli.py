@@ -100,3 +100,51 @@ def test_leave_is_recorded_once_and_bad_input_names_the_field(isolated_var_dir: 
         assert "Traceback" not in bad.stderr
     malformed = _run(["leave", "S0002", "25/11/2026"], env)
     assert malformed.returncode == 2 and "not a date (YYYY-MM-DD)" in malformed.stderr
+
+
+def test_check_names_every_missing_prerequisite_at_once(isolated_var_dir: Path) -> None:
+    blocker = isolated_var_dir.parent / "a-file"
+    blocker.write_text("not a folder")
+    env = {
+        "CARE_VAR_DIR": str(isolated_var_dir),
+        "CARE_MODE": "production",
+        "CARE_DATABASE_URL": "postgresql://care:secret@127.0.0.1:1/care",
+        "CARE_OUTPUT_DIR": str(blocker / "out"),
+    }
+    result = _run(["check"], env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(":")[0:2] for line in lines] == [
+        ["error", " CARE_ENCRYPTION_KEYS"],
+        ["error", " CARE_MATCH_KEY"],
+        ["error", " CARE_DATABASE_URL"],
+        ["error", " CARE_OUTPUT_DIR"],
+    ], result.stderr
+    assert "Traceback" not in result.stderr and "secret" not in result.stderr
+    assert list(isolated_var_dir.iterdir()) == []  # no development key generated
+
+
+def test_check_passes_with_the_bundled_font_and_a_writable_output(isolated_var_dir: Path) -> None:
+    out = isolated_var_dir / "new" / "out"
+    result = _run(["check"], {"CARE_VAR_DIR": str(isolated_var_dir), "CARE_OUTPUT_DIR": str(out)})
+    assert result.returncode == 0, result.stderr
+    assert "Korean font NanumGothic.ttf" in result.stdout
+    assert out.is_dir() and list(out.iterdir()) == []  # the probe file is removed
+
+
+def test_check_names_a_missing_korean_font(
+    isolated_var_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from care_models import cli
+    from care_models.rendering import fonts
+
+    for name in [k for k in os.environ if k.startswith("CARE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("CARE_VAR_DIR", str(isolated_var_dir))
+    monkeypatch.setattr(fonts, "bundled_font_dirs", lambda: ())
+    monkeypatch.setattr(fonts, "FONT_DIRS", ())
+    monkeypatch.setattr(cli, "find_korean_font", lambda: fonts.find_korean_font(fonts.FONT_DIRS))
+    assert cli.main(["check"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Korean font: none of NanumGothic.ttf")
+    assert "koreanize-matplotlib" in lines[0] and "fonts-nanum" in lines[0]

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from care_models.privacy import Vault
+from care_models.rendering.fonts import KoreanFont
 from care_models.schema import AuditLog, Client, Staff, Town, Visit
 from care_models.visits import publish
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop, Unplanned
@@ -329,7 +330,7 @@ def test_failed_publish_leaves_nothing_behind(
     real = publish.render_day_sheet_pdf
     calls = []
 
-    def failing(sheet: publish.DaySheet, font: publish.KoreanFont | None = None) -> bytes:
+    def failing(sheet: publish.DaySheet, font: KoreanFont | None = None) -> bytes:
         calls.append(sheet.staff_code)
         if len(calls) == 3:
             raise RuntimeError("printer on fire")

@@ -17,21 +17,19 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
+from care_models.errors import KoreanFontMissingError
+from care_models.rendering.fonts import KoreanFont, find_korean_font
+from care_models.rendering.maps import fit_projection
 from care_models.visits import publish
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop, Unplanned
-from care_models.visits.publish import (
+from care_models.visits.overview import render_team_overview
+from care_models.visits.publish import event_uid, render_calendar, render_csv
+from care_models.visits.sheets import (
     DaySheet,
-    KoreanFontMissingError,
     Personal,
     SheetStop,
-    event_uid,
-    find_korean_font,
-    fit_projection,
-    render_calendar,
-    render_csv,
     render_day_sheet_html,
     render_day_sheet_pdf,
-    render_team_overview,
 )
 
 # -- a raw-bytes PDF reader ------------------------------------------------------------------
@@ -166,11 +164,11 @@ def pdf_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-def needs_korean_font() -> publish.KoreanFont:
+def needs_korean_font() -> KoreanFont:
     try:
         return find_korean_font()
     except KoreanFontMissingError:
-        pytest.skip("no Korean font installed (Debian package fonts-nanum)")
+        pytest.skip("no Korean font (koreanize-matplotlib bundles NanumGothic)")
 
 
 # -- sample data ------------------------------------------------------------------------------
@@ -249,14 +247,14 @@ def coordinator(code: str, town: str = "JC-01", office: Place | None = None) -> 
 
 def test_missing_korean_font_names_the_debian_package(tmp_path: Path) -> None:
     with pytest.raises(KoreanFontMissingError, match="fonts-nanum"):
-        find_korean_font([tmp_path, tmp_path / "absent"])
+        find_korean_font([tmp_path, tmp_path / "absent"], bundled_dirs=())
 
 
 def test_korean_font_found_with_its_bold(tmp_path: Path) -> None:
     (tmp_path / "truetype" / "nanum").mkdir(parents=True)
     for name in ("NanumBarunGothic.ttf", "NanumGothic.ttf", "NanumGothicBold.ttf"):
         (tmp_path / "truetype" / "nanum" / name).write_bytes(b"")
-    font = find_korean_font([tmp_path])
+    font = find_korean_font([tmp_path], bundled_dirs=())
     assert font.regular.name == "NanumGothic.ttf"
     assert font.bold is not None and font.bold.name == "NanumGothicBold.ttf"
 
