@@ -56,7 +56,7 @@ from care_models import migrations
 from care_models.db import make_engine, session_factory
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault, generate_key
-from care_models.referrals.intake import IntakeSummary, gate_rows, pending_referral_ids, run_intake
+from care_models.referrals.intake import IntakeSummary
 from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation
 from care_models.synthetic import referrals as sr
@@ -66,7 +66,6 @@ from care_models.workdays import seoul_today
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-INTAKE_SUITE = "intake.referrals"
 COUNTED = (
     "referrals",
     "referral_status_events",
@@ -247,40 +246,30 @@ def row_counts(engine: Engine) -> dict[str, int]:
 def dag_intake(
     engine: Engine, vault: Vault, today: dt.date, timings: dict[str, float], label: str
 ) -> IntakeSummary:
-    """What the referral_intake DAG does (tests/integration/test_intake.py: intake())."""
-    import pandas as pd
-
-    from gates import run_gate_on_rows
+    """What the referral_intake DAG does: care_tasks.referrals' gate, then intake."""
+    from care_tasks.referrals import GatedBatch, gate_referrals, intake_gated
 
     factory = session_factory(engine)
     started = time.perf_counter()
-    with factory() as session:
-        ids = pending_referral_ids(session)
-        rows, unparsable = gate_rows(session, vault, ids, today)
-    timings["gate_rows"] = time.perf_counter() - started
-    rejected = {k: [v] for k, v in unparsable.items()}
-    started = time.perf_counter()
-    if rows:
-        outcome = run_gate_on_rows(engine, INTAKE_SUITE, pd.DataFrame(rows))
-        for key, rules in outcome.quarantined.items():
-            rejected.setdefault(int(key), []).extend(rules)
-    timings["gate_gx"] = time.perf_counter() - started
-    timings["gate"] = timings["gate_rows"] + timings["gate_gx"]
+    gated = gate_referrals(engine, factory, vault, today)
+    ids, rejected = gated.referral_ids, gated.rejected
+    timings["gate"] = time.perf_counter() - started
     if ids:
         say(
             f"{label}: gate    {timings['gate']:7.1f} s {rate(len(ids), timings['gate']):8.1f} "
-            f"bundles/s (rows {timings['gate_rows']:.1f} s, GX {timings['gate_gx']:.1f} s; "
-            f"{len(rejected)} referrals quarantined)"
+            f"bundles/s ({len(rejected)} referrals quarantined)"
         )
     started = time.perf_counter()
-    # The DAG hands run_intake every id at once; slices of them do the same work (one
+    # The DAG hands intake_gated every id at once; slices of them do the same work (one
     # transaction per referral) and let a long run show its progress.
     summary = IntakeSummary()
     progress = Progress(f"{label}: intake", len(ids))
     slice_rates = []
     for start in range(0, len(ids), INTAKE_SLICE):
         part_started = time.perf_counter()
-        part = run_intake(factory, vault, ids[start : start + INTAKE_SLICE], rejected, today)
+        part = intake_gated(
+            factory, vault, GatedBatch(ids[start : start + INTAKE_SLICE], rejected), today
+        )
         slice_rates.append(len(part.outcomes) / (time.perf_counter() - part_started))
         summary.outcomes.extend(part.outcomes)
         progress.update(min(len(ids), start + INTAKE_SLICE))

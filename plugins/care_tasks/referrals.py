@@ -1,15 +1,31 @@
-"""Steps of the ``referral_intake`` DAG. Each returns counts and ids only (XCom-safe)."""
+"""Steps of the ``referral_intake`` DAG. Each task returns counts and ids only (XCom-safe).
+
+:func:`gate_then_intake` is the gate and intake the DAG runs, as one call: the tests
+and ``bench/intake.py`` call it (or its two halves), never a copy.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
 from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from care_models.db import session_factory
 from care_models.errors import CareError
+from care_models.privacy import Vault
 from care_models.referrals.callbacks import deliver_callbacks
-from care_models.referrals.intake import gate_rows, pending_referral_ids, run_intake
+from care_models.referrals.intake import (
+    IntakeSummary,
+    gate_rows,
+    pending_referral_ids,
+    run_intake,
+)
 from care_models.schema import Organisation
 from care_tasks.common import care_context
 from care_tasks.outcomes import care_task
@@ -51,33 +67,83 @@ def pull_all_hospitals() -> dict[str, int]:
     return totals
 
 
-@care_task
-def gate_pending_referrals(run_key: str | None = None) -> dict[str, object]:
-    """Run the intake gate on received referrals; a failing batch fails the task."""
+@dataclass(frozen=True)
+class GatedBatch:
+    """The received referrals the gate saw, and the rules each quarantined one broke."""
+
+    referral_ids: list[int]
+    rejected: dict[int, list[str]] = field(default_factory=dict)
+
+    def as_xcom(self) -> dict[str, object]:
+        return {
+            "referral_ids": self.referral_ids,
+            "rejected": {str(k): v for k, v in self.rejected.items()},
+        }
+
+    @classmethod
+    def from_xcom(cls, value: Mapping[str, Any]) -> GatedBatch:
+        return cls(
+            [int(i) for i in value["referral_ids"]],
+            {int(k): list(v) for k, v in value["rejected"].items()},
+        )
+
+
+def gate_referrals(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    vault: Vault,
+    today: dt.date,
+    *,
+    run_key: str | None = None,
+) -> GatedBatch:
+    """Run the intake gate on the received referrals; a failing batch raises GateFailure.
+
+    Unparsable Bundles and rows the gate quarantines are rejected, with their rules.
+    """
     import pandas as pd
 
     from gates import run_gate_on_rows
 
+    with factory() as session:
+        ids = pending_referral_ids(session)
+        rows, unparsable = gate_rows(session, vault, ids, today)
+    rejected = {k: [v] for k, v in unparsable.items()}
+    if rows:
+        outcome = run_gate_on_rows(engine, INTAKE_SUITE, pd.DataFrame(rows), run_key=run_key)
+        for key, rules in outcome.quarantined.items():
+            rejected.setdefault(int(key), []).extend(rules)
+    return GatedBatch(ids, rejected)
+
+
+def intake_gated(
+    factory: sessionmaker[Session], vault: Vault, gated: GatedBatch, today: dt.date
+) -> IntakeSummary:
+    """Intake of a gated batch: cases, first visits and Task answers (idempotent)."""
+    return run_intake(factory, vault, gated.referral_ids, gated.rejected, today)
+
+
+def gate_then_intake(
+    engine: Engine, vault: Vault, today: dt.date, *, run_key: str | None = None
+) -> IntakeSummary:
+    """What the ``referral_intake`` DAG does between pull and notify, in one call."""
+    factory = session_factory(engine)
+    gated = gate_referrals(engine, factory, vault, today, run_key=run_key)
+    return intake_gated(factory, vault, gated, today)
+
+
+@care_task
+def gate_pending_referrals(run_key: str | None = None) -> dict[str, object]:
+    """DAG task: :func:`gate_referrals`; a failing batch fails the task (no retry)."""
     with care_context() as ctx:
-        with ctx.factory() as session:
-            ids = pending_referral_ids(session)
-            rows, unparsable = gate_rows(session, ctx.vault, ids, ctx.today)
-        rejected: dict[str, list[str]] = {str(k): [v] for k, v in unparsable.items()}
-        if rows:
-            outcome = run_gate_on_rows(
-                ctx.engine, INTAKE_SUITE, pd.DataFrame(rows), run_key=run_key
-            )
-            for key, rules in outcome.quarantined.items():
-                rejected.setdefault(key, []).extend(rules)
-    return {"referral_ids": ids, "rejected": rejected}
+        gated = gate_referrals(ctx.engine, ctx.factory, ctx.vault, ctx.today, run_key=run_key)
+    return gated.as_xcom()
 
 
 @care_task
 def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
-    ids = [int(i) for i in gated["referral_ids"]]  # type: ignore[attr-defined]
-    rejected = {int(k): list(v) for k, v in gated["rejected"].items()}  # type: ignore[attr-defined]
+    """DAG task: :func:`intake_gated` on what the gate task returned."""
     with care_context() as ctx:
-        summary = run_intake(ctx.factory, ctx.vault, ids, rejected, ctx.today)
+        summary = intake_gated(ctx.factory, ctx.vault, GatedBatch.from_xcom(gated), ctx.today)
     result = summary.as_dict()
     log.info("intake: %s", {k: v for k, v in result.items() if k != "first_visits"})
     return result

@@ -15,7 +15,7 @@ from care_models.db import make_engine
 from care_models.visits.record import latest_plan
 from care_models.visits.supply import record_leave
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.referral_helpers import row_counts
+from tests.support.referrals import row_counts
 
 PUBLISHED = re.compile(r"Returned value was: (\{'plans': \[\{'horizon': .*'directory'.*\}\]\})")
 

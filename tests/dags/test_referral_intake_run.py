@@ -18,7 +18,7 @@ from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.referral_helpers import INTAKE_TABLES, bundle_bytes, row_counts, specs
+from tests.support.referrals import INTAKE_TABLES, bundle_bytes, row_counts, specs
 
 COUNTED = INTAKE_TABLES
 

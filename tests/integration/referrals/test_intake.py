@@ -10,33 +10,26 @@ from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pandas as pd
 import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-import gates
 from care_hooks.callback import HospitalCallbacks
 from care_hooks.http import RetryPolicy
 from care_models.db import session_factory
 from care_models.privacy import PersonalFields, Vault
 from care_models.referrals.callbacks import deliver_callbacks
-from care_models.referrals.intake import (
-    OUTSIDE_COUNTY,
-    IntakeSummary,
-    gate_rows,
-    pending_referral_ids,
-    run_intake,
-)
+from care_models.referrals.intake import OUTSIDE_COUNTY
 from care_models.referrals.store import submit_referral
 from care_models.schema import Case, MatchReview, Need, Organisation, Referral, Visit
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import build_county
 from care_models.workdays import add_business_days, is_business_day, seoul_today
-from tests.referral_helpers import (
+from tests.support.referrals import (
     INTAKE_TABLES,
     bundle_bytes,
     dump_database,
+    intake,
     resource,
     row_counts,
     specs,
@@ -58,21 +51,6 @@ def submit(engine: Engine, vault: Vault, bodies: list[tuple[str, bytes]]) -> Non
     hospitals = _hospitals(factory)
     for code, body in bodies:
         submit_referral(factory, vault, hospitals[code], body, today=seoul_today())
-
-
-def intake(engine: Engine, vault: Vault) -> IntakeSummary:
-    """What the DAG does: gate the received referrals, then process them."""
-    factory = session_factory(engine)
-    today = seoul_today()
-    with factory() as session:
-        ids = pending_referral_ids(session)
-        rows, unparsable = gate_rows(session, vault, ids, today)
-    rejected = {k: [v] for k, v in unparsable.items()}
-    if rows:
-        outcome = gates.run_gate_on_rows(engine, "intake.referrals", pd.DataFrame(rows))
-        for key, rules in outcome.quarantined.items():
-            rejected.setdefault(int(key), []).extend(rules)
-    return run_intake(factory, vault, ids, rejected, today)
 
 
 def test_valid_referrals_become_cases_with_a_first_visit(

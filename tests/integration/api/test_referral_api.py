@@ -18,7 +18,7 @@ from care_models.config import load_settings
 from care_models.privacy import Vault
 from care_models.schema import AuditLog, Referral, ReferralStatusEvent
 from care_models.synthetic import referrals as sr
-from tests.referral_helpers import bundle_bytes, headers, resource, row_counts, serve, specs
+from tests.support.referrals import bundle_bytes, headers, resource, row_counts, serve, specs
 
 WRITTEN = ("referrals", "referral_status_events", "clients", "cases")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from care_models.config import PROJECT_ROOT
 from care_models.visits.checks import check_plan
 from care_models.visits.model import Coordinator, DueContact, Place, Plan, PlannedStop
 from care_models.visits.routing import (
@@ -29,11 +30,7 @@ from care_models.visits.travel import HaversineTravel, MatrixTravel, travel_matr
 
 # The shared benchmark instances sit next to the project (../shared/data/benchmarks).
 SOLOMON = (
-    Path(
-        os.environ.get(
-            "BENCHMARK_DATA", Path(__file__).resolve().parents[3] / "shared/data/benchmarks"
-        )
-    )
+    Path(os.environ.get("BENCHMARK_DATA", PROJECT_ROOT.parent / "shared/data/benchmarks"))
     / "solomon"
 )
 MONDAY = dt.date(2026, 11, 2)  # no Korean public holiday that week
@@ -486,7 +483,7 @@ def test_replan_with_a_sick_coordinator_moves_only_that_days_stops(
 HASH_SCRIPT = """
 import sys
 sys.path[:0] = ["."]
-from tests.unit.test_routing import coordinator, contact
+from tests.unit.visits.test_routing import coordinator, contact
 from care_models.visits.record import input_hash
 staff = [coordinator("S0001", {"nurse", "social_worker", "rehabilitation", "nutrition"})]
 print(input_hash([contact(n, usual="S0001") for n in range(1, 4)], staff))

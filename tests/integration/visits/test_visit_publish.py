@@ -33,7 +33,7 @@ from care_models.visits.publish import (
     sheet_purpose,
 )
 from care_models.workdays import SEOUL, is_business_day
-from tests.unit.test_visit_publish import pdf_font_names, pdf_text
+from tests.support.pdf import pdf_font_names, pdf_text
 
 MONDAY = dt.date(2026, 3, 9)
 TUESDAY = MONDAY + dt.timedelta(days=1)

@@ -10,7 +10,8 @@ import pytest
 from care_models.errors import ConfigurationError, KoreanFontMissingError
 from care_models.rendering.fonts import find_korean_font
 from care_models.visits.sheets import render_day_sheet_pdf
-from tests.unit.test_visit_publish import pdf_font_names, sample_sheet
+from tests.support.pdf import pdf_font_names
+from tests.unit.visits.test_visit_publish import sample_sheet
 
 
 def _distribution_files() -> set[Path]:

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from care_models.config import PROJECT_ROOT
 from care_sim.serving import free_port
 from tests.conftest import TEST_KEYS
-from tests.referral_helpers import bundle_bytes, headers, row_counts, specs
+from tests.support.referrals import bundle_bytes, headers, row_counts, specs
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

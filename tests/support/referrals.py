@@ -1,4 +1,4 @@
-"""Helpers for referral tests: a live care API on loopback, bundles, table dumps."""
+"""Helpers for referral tests: a live care API on loopback, bundles, intake, table dumps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData, select, text
 
+from care_models.privacy import Vault
+from care_models.referrals.intake import IntakeSummary
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import build_county
 from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.serving import serve_app as serve
+from care_tasks.referrals import gate_then_intake
 
 __all__ = ["serve"]
 
@@ -26,6 +29,11 @@ INTAKE_TABLES = (
     "visits",
     "match_reviews",
 )
+
+
+def intake(engine: Engine, vault: Vault) -> IntakeSummary:
+    """What the DAG does: gate the received referrals, then process them (the DAG's code)."""
+    return gate_then_intake(engine, vault, seoul_today())
 
 
 def specs(count: int, seed: int = 7) -> list[sr.ReferralSpec]:

@@ -16,7 +16,7 @@ from care_models.referrals.store import Incoming, Submission, store_referrals
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 from care_models.synthetic import referrals as sr
 from care_models.workdays import seoul_today
-from tests.referral_helpers import bundle_bytes, row_counts, specs
+from tests.support.referrals import bundle_bytes, row_counts, specs
 
 
 def _incoming(engine: Engine, spec: sr.ReferralSpec, mutate: Any = None) -> Incoming:
