@@ -50,6 +50,8 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from care_models.fhir.capability import capability_statement, searchable
+
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
@@ -385,30 +387,17 @@ def _decode_token(token: str) -> dict[str, Any]:
 
 
 def _capability_statement() -> dict[str, Any]:
-    return {
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "kind": "instance",
-        "fhirVersion": "4.0.1",
-        "format": ["json"],
-        "rest": [
-            {
-                "mode": "server",
-                "resource": [
-                    {
-                        "type": "ServiceRequest",
-                        "interaction": [{"code": "read"}, {"code": "search-type"}],
-                        "searchParam": [
-                            {"name": "status", "type": "token"},
-                            {"name": "_lastUpdated", "type": "date"},
-                        ],
-                        "searchInclude": ["ServiceRequest:subject", "ServiceRequest:encounter"],
-                        "searchRevInclude": ["Task:focus"],
-                    }
-                ],
-            }
-        ],
-    }
+    return capability_statement(
+        [
+            searchable(
+                "ServiceRequest",
+                ("status", "token"),
+                ("_lastUpdated", "date"),
+                searchInclude=["ServiceRequest:subject", "ServiceRequest:encounter"],
+                searchRevInclude=["Task:focus"],
+            )
+        ]
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -77,10 +77,7 @@ REQUEST_STATUSES = (
     "entered-in-error",
     "unknown",
 )
-REQUEST_INTENTS = (
-    "proposal",
-    "plan",
-    "directive",
+ORDER_INTENTS = (
     "order",
     "original-order",
     "reflex-order",
@@ -88,6 +85,7 @@ REQUEST_INTENTS = (
     "instance-order",
     "option",
 )
+REQUEST_INTENTS = ("proposal", "plan", "directive", *ORDER_INTENTS)
 TASK_STATUSES = (
     "draft",
     "requested",
@@ -102,17 +100,7 @@ TASK_STATUSES = (
     "completed",
     "entered-in-error",
 )
-TASK_INTENTS = (
-    "unknown",
-    "proposal",
-    "plan",
-    "order",
-    "original-order",
-    "reflex-order",
-    "filler-order",
-    "instance-order",
-    "option",
-)
+TASK_INTENTS = ("unknown", "proposal", "plan", *ORDER_INTENTS)
 CONDITION_CLINICAL = ("active", "recurrence", "relapse", "inactive", "remission", "resolved")
 REQUIRED_ONE = ("Patient", "Encounter", "ServiceRequest", "Task")
 

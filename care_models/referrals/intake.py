@@ -33,6 +33,16 @@ from care_models.visits.urgent import UrgentVisitRequest, book_urgent_visit
 from care_models.workdays import add_business_days
 
 FIRST_VISIT_SKILLS = ("nurse", "social_worker")
+# Every table intake writes: a re-run must leave their row counts unchanged.
+TABLES_WRITTEN = (
+    "referrals",
+    "referral_status_events",
+    "clients",
+    "cases",
+    "needs",
+    "visits",
+    "match_reviews",
+)
 OUTSIDE_COUNTY = (
     f"관할 구역({COUNTY}) 밖 주소입니다. 거주지 시·군·구의 통합돌봄 창구로 의뢰해 주세요."
 )

@@ -34,6 +34,8 @@ from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
 from care_models.fhir.bundle import BundleRejected, Issue, operation_outcome
+from care_models.fhir.capability import capability_statement as fhir_capability
+from care_models.fhir.capability import searchable
 from care_models.privacy import Vault
 from care_models.referrals.store import (
     Incoming,
@@ -305,29 +307,12 @@ def create_app(
     @app.get("/fhir/metadata")
     def capability_statement() -> Response:
         return fhir_response(
-            {
-                "resourceType": "CapabilityStatement",
-                "status": "active",
-                "kind": "instance",
-                "fhirVersion": "4.0.1",
-                "format": ["json"],
-                "rest": [
-                    {
-                        "mode": "server",
-                        "resource": [
-                            {"type": "Bundle", "interaction": [{"code": "create"}]},
-                            {
-                                "type": "Task",
-                                "interaction": [{"code": "read"}, {"code": "search-type"}],
-                                "searchParam": [
-                                    {"name": "identifier", "type": "token"},
-                                    {"name": "_lastUpdated", "type": "date"},
-                                ],
-                            },
-                        ],
-                    }
-                ],
-            }
+            fhir_capability(
+                [
+                    {"type": "Bundle", "interaction": [{"code": "create"}]},
+                    searchable("Task", ("identifier", "token"), ("_lastUpdated", "date")),
+                ]
+            )
         )
 
     @app.get("/feeds/visits/{staff_code}.ics", include_in_schema=False)
