@@ -56,7 +56,7 @@ from care_models import migrations
 from care_models.db import make_engine, session_factory
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault, generate_key
-from care_models.referrals.intake import IntakeSummary
+from care_models.referrals.intake import TABLES_WRITTEN, IntakeSummary
 from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation
 from care_models.synthetic import referrals as sr
@@ -67,13 +67,7 @@ from care_models.workdays import seoul_today
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 COUNTED = (
-    "referrals",
-    "referral_status_events",
-    "clients",
-    "cases",
-    "needs",
-    "visits",
-    "match_reviews",
+    *TABLES_WRITTEN,
     "gate_results",
     "quarantined_rows",
     "audit_log",

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, select, text
 
 from care_models.privacy import Vault
-from care_models.referrals.intake import IntakeSummary
+from care_models.referrals.intake import TABLES_WRITTEN, IntakeSummary
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import build_county
 from care_models.synthetic.load import hospital_token
@@ -20,15 +20,7 @@ __all__ = ["serve"]
 
 
 # The tables intake writes: a re-run must leave their row counts unchanged.
-INTAKE_TABLES = (
-    "referrals",
-    "referral_status_events",
-    "clients",
-    "cases",
-    "needs",
-    "visits",
-    "match_reviews",
-)
+INTAKE_TABLES = TABLES_WRITTEN
 
 
 def intake(engine: Engine, vault: Vault) -> IntakeSummary:
