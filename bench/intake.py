@@ -25,7 +25,6 @@ machine. Everything runs on loopback and in temporary databases, dropped at the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import datetime as dt
 import json
@@ -52,6 +51,7 @@ import httpx
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
+from bench.loadgen import Job, RoundResult, load_round
 from care_models import migrations
 from care_models.db import make_engine, session_factory
 from care_models.fhir.bundle import parse_referral
@@ -385,133 +385,18 @@ def api_app() -> Any:
     return create_app(settings=load_settings())
 
 
-@dataclass(frozen=True)
-class Job:
-    method: str
-    path: str
-    hospital: str
-    body: bytes | None = None
-
-
-@dataclass
-class RoundResult:
-    seconds: float
-    latencies: list[float]
-    statuses: Counter[str]
-    created: list[tuple[str, str]]
-
-    def percentile_ms(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return math.nan
-        return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))] * 1000
+def hospital_headers() -> dict[str, dict[str, str]]:
+    """Every synthetic hospital's request headers, by hospital code."""
+    return {code: _headers(code) for code, *_ in HOSPITALS}
 
 
 def _headers(hospital: str) -> dict[str, str]:
+    """A synthetic hospital's request headers, with its bearer token."""
     return {
         "Authorization": f"Bearer {hospital_token(hospital)}",
         "Content-Type": "application/fhir+json",
         "Accept": "application/fhir+json",
     }
-
-
-class _Connection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams, for the load generator.
-
-    On a 2-core machine the load generator takes its CPU from the server under test;
-    httpx spends several times more per request than this, so it would measure the
-    client as much as the server. Good for the care API's answers only: a status line,
-    headers with Content-Length, a body.
-    """
-
-    def __init__(self, base_url: str) -> None:
-        url = httpx.URL(base_url)
-        self.host, self.port = url.host, url.port or 80
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def request(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
-        assert self.reader is not None and self.writer is not None
-        payload = body or b""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines += [f"{name}: {value}" for name, value in headers.items()]
-        lines.append(f"Content-Length: {len(payload)}")
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
-        await self.writer.drain()
-        status = int((await self.reader.readline()).split()[1])
-        length = 0
-        while (line := await self.reader.readline()) not in (b"\r\n", b""):
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value)
-        return status, await self.reader.readexactly(length)
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            await self.writer.wait_closed()
-
-
-async def _load(
-    base_url: str, jobs: Sequence[Job], clients: int, limit_s: float, rate: float | None = None
-) -> RoundResult:
-    """``clients`` concurrent clients, each on its own keep-alive connection, sharing the jobs.
-
-    Closed loop (``rate`` None): each client sends its next request when the last one
-    is answered, as fast as the server allows: the saturation throughput. Open loop
-    (``rate`` requests a second): request i is due at ``i / rate`` seconds, whatever
-    happened before, and its latency counts from that moment, so a slow server's
-    queue shows in the percentiles instead of slowing the clients down. Connections
-    are opened before the clock starts.
-    """
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
-    created: list[tuple[str, str]] = []
-    headers = {h[0]: _headers(h[0]) for h in HOSPITALS}
-    connections = [_Connection(base_url) for _ in range(clients)]
-    pending = iter(enumerate(jobs))
-    try:
-        await asyncio.gather(*(c.open() for c in connections))
-        started = time.perf_counter()
-
-        async def client(connection: _Connection) -> None:
-            for index, job in pending:
-                due = started + index / rate if rate else time.perf_counter()
-                if due - started > limit_s:
-                    statuses["not sent (time limit)"] += 1
-                    continue
-                if rate:
-                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                try:
-                    status, body = await connection.request(
-                        job.method, job.path, job.body, headers[job.hospital]
-                    )
-                except (OSError, ValueError, asyncio.IncompleteReadError) as error:
-                    statuses[type(error).__name__] += 1
-                    await connection.close()
-                    await connection.open()
-                    continue
-                latencies.append(time.perf_counter() - due)
-                statuses[str(status)] += 1
-                if job.method == "POST" and status == 201:
-                    created.append((job.hospital, str(json.loads(body)["id"])))
-
-        await asyncio.gather(*(client(c) for c in connections))
-        seconds = time.perf_counter() - started
-    finally:
-        await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
-    return RoundResult(seconds, latencies, statuses, created)
-
-
-def load_round(
-    base_url: str, jobs: Sequence[Job], clients: int, rate: float | None = None
-) -> RoundResult:
-    return asyncio.run(_load(base_url, jobs, clients, API_ROUND_SECONDS, rate))
 
 
 @contextmanager
@@ -598,9 +483,13 @@ def route_rounds(
 ) -> list[RoundResult]:
     """A route's two rounds, on two halves of ``jobs``: saturated, then at the goal rate."""
     half = len(jobs) // 2
-    saturated = load_round(base_url, jobs[:half], clients)
+    saturated = load_round(
+        base_url, jobs[:half], hospital_headers(), clients, seconds=API_ROUND_SECONDS
+    )
     report_round(f"{name}, saturated", saturated, figures, expect, half, "rate")
-    paced = load_round(base_url, jobs[half:], clients, API_RATE_GOAL)
+    paced = load_round(
+        base_url, jobs[half:], hospital_headers(), clients, API_RATE_GOAL, API_ROUND_SECONDS
+    )
     report_round(f"{name}, {API_RATE_GOAL:.0f}/s", paced, figures, expect, half, "latency")
     return [saturated, paced]
 
@@ -638,7 +527,9 @@ def bench_api(
             "CARE_API_RATE_PER_MINUTE": "1000000",
         }
         with api_server(mode, env, workers) as base_url:
-            warm = load_round(base_url, posts[:warmup], clients)  # imports, engine, queries
+            warm = load_round(
+                base_url, posts[:warmup], hospital_headers(), clients, seconds=API_ROUND_SECONDS
+            )  # imports, engine, queries
             if warm.statuses != Counter({"201": warmup}):
                 raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
             posted = route_rounds(
@@ -649,7 +540,9 @@ def bench_api(
                 Job("GET", f"/fhir/Task/{task_id}", hospital)
                 for hospital, task_id in (tasks[i % len(tasks)] for i in range(2 * requests))
             ]
-            load_round(base_url, reads[:warmup], clients)
+            load_round(
+                base_url, reads[:warmup], hospital_headers(), clients, seconds=API_ROUND_SECONDS
+            )
             route_rounds(
                 base_url, f"{database} GET /fhir/Task/{{id}}", reads, clients, "200", figures
             )
