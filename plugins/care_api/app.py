@@ -29,6 +29,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from care_api.headers import SecurityHeaders
 from care_api.ratelimit import RateLimiter
 from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
@@ -236,13 +237,21 @@ def create_app(
     on_referral_received: Callable[[int], None] | None = None,
 ) -> FastAPI:
     """Build the care API. Without arguments it uses the environment's configuration."""
+    settings = settings or load_settings()
+    # Production publishes no interactive documentation or schema: a map of every route
+    # and parameter helps nobody but someone probing the API.
+    documented = not settings.production
     app = FastAPI(
         title="Care API (지역사회 통합돌봄)",
         version="1.0",
         description="FHIR R4 discharge referrals for partner hospitals.",
+        docs_url="/docs" if documented else None,
+        redoc_url="/redoc" if documented else None,
+        openapi_url="/openapi.json" if documented else None,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.care = CareState(
-        settings or load_settings(),
+        settings,
         engine=engine,
         vault=vault,
         on_referral_received=on_referral_received,
