@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         "Requests per minute each hospital may make to the care API; more is a 429.",
         ge=1,
     )
+    api_read_timeout_seconds: float = _setting(
+        10.0,
+        "`10`",
+        "How long the care API's own server (`care_api.serve`) waits for a request's "
+        "headers and body; a client still sending after that is disconnected.",
+        gt=0,
+    )
+    api_max_connections: int = _setting(
+        1000,
+        "`1000`",
+        "Open connections each care API worker (`care_api.serve`) serves at once; a "
+        "request on one more is answered 503.",
+        ge=1,
+    )
     test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",

@@ -13,23 +13,140 @@ of the connections, leaving one core busy and the other idle.
 ``--app`` names an app factory (``module:function``) called with no arguments; the
 default reads the ``CARE_`` settings from the environment. SIGTERM or Ctrl-C stops
 every worker gracefully.
+
+Slow clients: each worker disconnects a client whose request (headers and body) has
+not arrived within ``CARE_API_READ_TIMEOUT_SECONDS`` or grows past the body limit,
+and answers 503 beyond ``CARE_API_MAX_CONNECTIONS`` open connections. Development
+mode (whose keys may be generated next to the database) binds a loopback address
+only: anything else stops at once with one line and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import ipaddress
 import multiprocessing
 import os
 import signal
 import socket
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from care_models.config import Settings, load_settings
+from care_models.errors import ConfigurationError
 
 DEFAULT_APP = "care_api.app:create_app"
+# What a request may carry besides its body (request line and headers).
+HEADER_ALLOWANCE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much a client may take of a worker (passed to spawned workers, so plain data)."""
+
+    read_timeout: float
+    max_connections: int
+    max_request_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            settings.api_read_timeout_seconds,
+            settings.api_max_connections,
+            settings.api_max_body_bytes + HEADER_ALLOWANCE,
+        )
+
+
+class _ReadDeadline(asyncio.Protocol):
+    """Disconnects a client that takes too long, or sends too much, to make a request.
+
+    uvicorn bounds only the idle time between requests (``timeout_keep_alive``); from
+    the first byte (or the connection itself) to the end of the body it waits forever,
+    so one byte every few seconds holds a connection and a worker's memory for as long
+    as the client likes. A timer armed when a request starts, and cancelled once its
+    body is complete, closes the connection. "Complete" is read from the protocol's
+    current request cycle (``cycle.more_body``, in both of uvicorn's HTTP/1.1
+    implementations), the one thing this relies on beyond ``asyncio.Protocol``.
+    """
+
+    limits: Limits
+    _deadline: asyncio.TimerHandle | None = None
+    _received = 0  # bytes of the request being read
+    _finished: object = None  # the last request cycle read in full
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._arm()  # a connection that never sends a byte is a slow request too
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None:
+            self._arm()
+        self._received += len(data)
+        if self._received > self.limits.max_request_bytes:
+            self._expire()
+            return
+        super().data_received(data)
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and cycle is not self._finished and not cycle.more_body:
+            self._finished = cycle
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._received = 0
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.call_later(self.limits.read_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._disarm()
+        transport: asyncio.BaseTransport | None = getattr(self, "transport", None)
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+
+def protocol_class(limits: Limits) -> type[asyncio.Protocol]:
+    """uvicorn's own HTTP/1.1 protocol (httptools, else h11) with the read deadline."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:  # httptools is optional for uvicorn
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base  # type: ignore[assignment]
+    return type("DeadlineProtocol", (_ReadDeadline, Base), {"limits": limits})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: where it points is not ours to know
+        return False
+
+
+def bind_refusal(settings: Settings, host: str) -> str | None:
+    """Why this process must not listen on ``host``; None when it may."""
+    if settings.production or is_loopback(host):
+        return None
+    return (
+        "CARE_MODE: development mode (keys that may be generated next to the database) "
+        "serves on a loopback address only; use --host 127.0.0.1, or CARE_MODE=production "
+        "with real keys"
+    )
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if hasattr(socket, "SO_REUSEPORT"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -38,10 +155,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_worker(app: str, host: str, port: int) -> None:
+def run_worker(
+    app: str, host: str, port: int, limits: Limits, forwarded_allow_ips: str | None = None
+) -> None:
     import uvicorn
 
-    config = uvicorn.Config(app, factory=True, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        factory=True,
+        log_level="warning",
+        access_log=False,
+        http=protocol_class(limits),
+        limit_concurrency=limits.max_connections,
+        h11_max_incomplete_event_size=HEADER_ALLOWANCE,
+        server_header=False,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
@@ -58,13 +187,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=_positive, default=os.cpu_count() or 1)
     parser.add_argument("--app", default=DEFAULT_APP, help="app factory, module:function")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        help="addresses whose X-Forwarded-For/-Proto are believed (uvicorn's; default 127.0.0.1)",
+    )
     args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    refusal = bind_refusal(settings, args.host)
+    if refusal is not None:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    worker_args = (
+        args.app,
+        args.host,
+        args.port,
+        Limits.from_settings(settings),
+        args.forwarded_allow_ips,
+    )
     if args.workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
-        run_worker(args.app, args.host, args.port)
+        run_worker(*worker_args)
         return 0
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(target=run_worker, args=(args.app, args.host, args.port), daemon=True)
+        context.Process(target=run_worker, args=worker_args, daemon=True)
         for _ in range(args.workers)
     ]
     for worker in workers:
