@@ -10,6 +10,7 @@ what gets validated. Then the wiring the platform relies on is checked service b
 from __future__ import annotations
 
 import copy
+import ipaddress
 import json
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 POSTGRES_INIT = ROOT / "deploy" / "postgres-init" / "01-care-db.sql"
+NGINX_CONF = ROOT / "deploy" / "nginx" / "nginx.conf"
 SCHEMA_FILE = (
     Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "compose-spec.json"
 )
@@ -170,11 +172,98 @@ def test_airflow_init_migrates_both_databases(services: dict[str, Any]) -> None:
     assert init["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
-def test_apiserver_publishes_8080_with_a_version_healthcheck(services: dict[str, Any]) -> None:
+def test_apiserver_publishes_8080_on_loopback_with_a_version_healthcheck(
+    services: dict[str, Any],
+) -> None:
     api = services["airflow-apiserver"]
     assert api["command"] == "api-server"
-    assert any(str(port).endswith("8080:8080") for port in api["ports"])
+    assert published(api) == [("127.0.0.1", "8080", "8080")]
     assert "http://localhost:8080/api/v2/version" in api["healthcheck"]["test"]
+
+
+def published(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(host address, host port, container port) of each published port; "" is every address."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append(
+                (port.get("host_ip", ""), str(port.get("published", "")), str(port["target"]))
+            )
+            continue
+        text = str(port).split("/")[0]
+        host, _, container = text.rpartition(":")
+        address, _, host_port = host.rpartition(":") if host.count(":") else ("", "", host)
+        found.append((address.strip("[]"), host_port, container))
+    return found
+
+
+def _loopback(address: str) -> bool:
+    return address == "localhost" or (address != "" and ipaddress.ip_address(address).is_loopback)
+
+
+def _networks(service: dict[str, Any]) -> set[str]:
+    networks = service.get("networks", ["default"])
+    return set(networks)
+
+
+def test_only_the_proxy_is_published_beyond_loopback(services: dict[str, Any]) -> None:
+    exposed = {
+        name: ports
+        for name, service in services.items()
+        if (ports := [p for p in published(service) if not _loopback(p[0])])
+    }
+    assert set(exposed) == {"proxy"}, exposed
+    assert sorted(port[2] for port in exposed["proxy"]) == ["443", "80"]
+
+
+def test_ports_are_read_with_their_addresses() -> None:
+    service = {"ports": ["8080:8080", "127.0.0.1:9000:9000", "[::1]:53:53/udp", {"target": 1}]}
+    assert published(service) == [
+        ("", "8080", "8080"),
+        ("127.0.0.1", "9000", "9000"),
+        ("::1", "53", "53"),
+        ("", "", "1"),
+    ]
+    assert [_loopback(p[0]) for p in published(service)] == [False, True, True, False]
+
+
+def test_the_proxy_terminates_tls_with_the_shipped_configuration(
+    services: dict[str, Any],
+) -> None:
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    mounts = [str(volume) for volume in proxy["volumes"]]
+    assert "./deploy/nginx/nginx.conf:/etc/nginx/nginx.conf:ro" in mounts
+    assert any(m.endswith(":/etc/nginx/certs:ro") for m in mounts), mounts
+    assert NGINX_CONF.is_file()
+    assert "https://localhost/" in " ".join(proxy["healthcheck"]["test"])
+    assert proxy["depends_on"]["care-api"]["condition"] == "service_healthy"
+
+
+def test_the_care_api_runs_on_its_own_and_is_reached_only_by_the_proxy(
+    services: dict[str, Any],
+) -> None:
+    api = services["care-api"]
+    command = " ".join(api["command"])
+    assert "python -m care_api.serve" in command and "--port 8000" in command
+    assert "ports" not in api
+    assert "http://localhost:8000/fhir/metadata" in api["healthcheck"]["test"]
+    assert _networks(services["proxy"]) == {"edge"}
+    on_edge = {name for name, service in services.items() if "edge" in _networks(service)}
+    assert on_edge == {"proxy", "care-api"}
+    assert api["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_care_api_gets_the_care_settings_and_no_airflow_secret(
+    services: dict[str, Any],
+) -> None:
+    env = _environment(services["care-api"])
+    assert env["CARE_MODE"] == "production"
+    assert env["CARE_ENCRYPTION_KEYS"].startswith("${CARE_ENCRYPTION_KEYS:?")
+    assert env["CARE_MATCH_KEY"].startswith("${CARE_MATCH_KEY:?")
+    assert "postgres/care" in env["CARE_DATABASE_URL"]
+    assert not [name for name in env if name.startswith("AIRFLOW__")]
+    assert "care-var:/opt/care/var" not in services["care-api"].get("volumes", [])
 
 
 def test_worker_is_a_scalable_celery_worker(services: dict[str, Any]) -> None:
