@@ -10,12 +10,22 @@ inside the compose network).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import select
 import shutil
+import signal
+import socket
+import ssl
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from cryptography import x509
@@ -24,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from care_models.config import Settings
+from care_sim.serving import free_port
+from tests.conftest import TEST_KEYS
 from tests.support.nginx import Directive, NginxSyntaxError, parse, walk
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -206,3 +218,136 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
         timeout=60,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, "the process exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {port}"
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def live_proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, int]]:
+    """nginx with this configuration on 127.0.0.1, in front of ``care_api.serve``.
+
+    Only the addresses change (listen ports, the upstream, files), and the header
+    timeout drops to 2 s so that a slow client is cut off quickly."""
+    directory = tmp_path_factory.mktemp("proxy")
+    _throwaway_certificate(directory)
+    (directory / "logs").mkdir()
+    api_port, plain_port, tls_port = free_port(), free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CARE_")},
+        **TEST_KEYS,
+        "CARE_VAR_DIR": str(directory),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugins")]),
+    }
+    api = subprocess.Popen(
+        [sys.executable, "-m", "care_api.serve", "--workers", "1", "--port", str(api_port)],
+        env=env,
+        cwd=ROOT,
+    )
+    local = (
+        _text()
+        .replace("/etc/nginx/certs", str(directory))
+        .replace("/var/log/nginx", str(directory / "logs"))
+        .replace("care-api:8000", f"127.0.0.1:{api_port}")
+        .replace("listen 80 ", f"listen 127.0.0.1:{plain_port} ")
+        .replace("listen 443 ", f"listen 127.0.0.1:{tls_port} ")
+        .replace("client_header_timeout 10s", "client_header_timeout 2s")
+    )
+    (directory / "nginx.conf").write_text(local, encoding="utf-8")
+    globals_ = (
+        f"daemon off; pid {directory / 'nginx.pid'}; error_log {directory / 'logs' / 'e.log'};"
+    )
+    proxy = subprocess.Popen(
+        ["nginx", "-p", str(directory), "-c", str(directory / "nginx.conf"), "-g", globals_]
+    )
+    try:
+        _wait_for_port(tls_port, proxy)
+        _wait_for_port(api_port, api)
+        # The socket listens before the app is imported: wait for the app itself.
+        httpx.get(f"http://127.0.0.1:{api_port}/fhir/metadata", timeout=30).raise_for_status()
+        yield plain_port, tls_port
+    finally:
+        for process in (proxy, api):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+needs_nginx = pytest.mark.skipif(shutil.which("nginx") is None, reason="no nginx binary here")
+
+
+@contextmanager
+def _tls_socket(port: int) -> Iterator[ssl.SSLSocket]:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # throwaway certificate
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw) as sock,
+    ):
+        yield sock
+
+
+def _answer_then_end(sock: ssl.SSLSocket, wait: float) -> bytes | None:
+    """What the server sent before it closed the connection; None if it is still open."""
+    received, deadline = b"", time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        if not sock.pending() and not select.select([sock], [], [], left)[0]:
+            return None
+        try:
+            chunk = sock.recv(4096)
+        except (ConnectionResetError, ssl.SSLError):
+            return received
+        if not chunk:
+            return received
+        received += chunk
+    return None
+
+
+@needs_nginx
+def test_through_the_proxy_the_care_api_answers_over_tls_with_hsts(
+    live_proxy: tuple[int, int],
+) -> None:
+    plain, tls = live_proxy
+    with httpx.Client(base_url=f"https://127.0.0.1:{tls}", verify=False, timeout=10) as client:
+        metadata = client.get("/fhir/metadata")
+        elsewhere = [client.get(path).status_code for path in ("/docs", "/api/v2/version")]
+    assert metadata.status_code == 200 and metadata.json()["resourceType"] == "CapabilityStatement"
+    assert metadata.headers["strict-transport-security"].startswith("max-age=63072000")
+    assert metadata.headers.get_list("x-content-type-options") == ["nosniff"]
+    assert metadata.headers["cache-control"] == "no-store"
+    assert metadata.headers["server"] == "nginx"  # no version
+    assert elsewhere == [404, 404]
+    redirect = httpx.get(f"http://127.0.0.1:{plain}/fhir/metadata", timeout=10)
+    assert redirect.status_code == 301
+    assert redirect.headers["location"].startswith("https://")
+
+
+@needs_nginx
+def test_the_proxy_refuses_a_body_over_the_limit(live_proxy: tuple[int, int]) -> None:
+    with _tls_socket(live_proxy[1]) as sock:
+        sock.sendall(b"POST /fhir/Bundle HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head and (chunk := sock.recv(4096)):
+            head += chunk  # the answer comes before any of the body was sent
+    assert head.startswith(b"HTTP/1.1 413")
+    assert b"Strict-Transport-Security" in head
+
+
+@needs_nginx
+def test_the_proxy_disconnects_a_client_that_drips_its_headers(
+    live_proxy: tuple[int, int],
+) -> None:
+    with _tls_socket(live_proxy[1]) as sock:
+        for byte in b"GET /fhir/metadata HTTP/1.1\r\nHost: x\r\n"[:8]:
+            sock.sendall(bytes([byte]))
+            if (answer := _answer_then_end(sock, 1.0)) is not None:
+                break
+    assert answer is not None and not answer.startswith(b"HTTP/1.1 200")
