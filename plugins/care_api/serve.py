@@ -168,6 +168,7 @@ def run_worker(
         http=protocol_class(limits),
         limit_concurrency=limits.max_connections,
         h11_max_incomplete_event_size=HEADER_ALLOWANCE,
+        ws="none",  # the care API has no WebSocket route: an upgrade is a plain request
         server_header=False,
         forwarded_allow_ips=forwarded_allow_ips,
     )
