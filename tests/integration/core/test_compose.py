@@ -252,6 +252,8 @@ def test_the_care_api_runs_on_its_own_and_is_reached_only_by_the_proxy(
     on_edge = {name for name, service in services.items() if "edge" in _networks(service)}
     assert on_edge == {"proxy", "care-api"}
     assert api["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    worker = services["airflow-worker"]
+    assert (api["image"], api["build"]) == (worker["image"], worker["build"])  # the same image
 
 
 def test_the_care_api_gets_the_care_settings_and_no_airflow_secret(
