@@ -53,17 +53,19 @@ demo: install
 	@echo "Airflow UI: make ui   (runs 'airflow standalone' on $(AIRFLOW_HOME), then open"
 	@echo "http://localhost:8080; the admin password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 
-# Debian packages the browser tests and Korean screenshots need (root, as on CI).
-# Without root they are not installed and the browser tests skip, saying why.
+# Debian packages the browser tests and Korean screenshots need, and nginx for the
+# proxy tests (root, as on CI). Without root they are not installed and those tests
+# skip, saying why.
 browser-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+		|| { ! command -v nginx >/dev/null && ! test -x /usr/sbin/nginx; } \
 		|| ! fc-list 2>/dev/null | grep -qi nanum; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			echo "==> installing chromium chromium-driver fonts-nanum"; \
+			echo "==> installing chromium chromium-driver fonts-nanum nginx-light"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				chromium chromium-driver fonts-nanum >/dev/null; \
+				chromium chromium-driver fonts-nanum nginx-light >/dev/null; \
 		else \
-			echo "note: run 'sudo make browser-deps' for the browser tests (they skip)"; \
+			echo "note: run 'sudo make browser-deps' for the browser and proxy tests (they skip)"; \
 		fi; \
 	fi
 
