@@ -13,6 +13,10 @@ from typing import Any
 
 import httpx
 
+from care_models.config import Settings
+from care_models.synthetic.county import HOSPITALS
+from care_models.tokens import development_token
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -22,6 +26,18 @@ def api_app() -> Any:
     from care_models.config import load_settings
 
     return create_app(settings=load_settings())
+
+
+def hospital_headers(settings: Settings) -> dict[str, dict[str, str]]:
+    """Every synthetic hospital's request headers, with the development token seeding gave it."""
+    return {
+        code: {
+            "Authorization": f"Bearer {development_token(settings, 'hospital', code)}",
+            "Content-Type": "application/fhir+json",
+            "Accept": "application/fhir+json",
+        }
+        for code, *_ in HOSPITALS
+    }
 
 
 @contextmanager

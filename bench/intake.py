@@ -48,9 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from bench.api_server import api_server
+from bench.api_server import api_server, hospital_headers
 from bench.loadgen import Job, RoundResult, load_round
 from care_models import migrations
+from care_models.config import load_settings
 from care_models.db import make_engine, session_factory
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault, generate_key
@@ -59,7 +60,7 @@ from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import HOSPITALS, County, build_county
-from care_models.synthetic.load import hospital_token, load_county
+from care_models.synthetic.load import issue_synthetic_tokens, load_county
 from care_models.workdays import seoul_today
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -366,28 +367,6 @@ def bench_database(
 
 # -- 4. API load -----------------------------------------------------------------------------
 
-API_ENV = (
-    "CARE_DATABASE_URL",
-    "CARE_ENCRYPTION_KEYS",
-    "CARE_MATCH_KEY",
-    "CARE_VAR_DIR",
-    "CARE_API_RATE_PER_MINUTE",
-)
-
-
-def hospital_headers() -> dict[str, dict[str, str]]:
-    """Every synthetic hospital's request headers, by hospital code."""
-    return {code: _headers(code) for code, *_ in HOSPITALS}
-
-
-def _headers(hospital: str) -> dict[str, str]:
-    """A synthetic hospital's request headers, with its bearer token."""
-    return {
-        "Authorization": f"Bearer {hospital_token(hospital)}",
-        "Content-Type": "application/fhir+json",
-        "Accept": "application/fhir+json",
-    }
-
 
 def report_round(
     name: str, result: RoundResult, figures: Figures, expect: str, count: int, goal: str
@@ -415,24 +394,26 @@ def report_round(
 
 
 def route_rounds(
-    base_url: str, name: str, jobs: Sequence[Job], clients: int, expect: str, figures: Figures
+    base_url: str,
+    name: str,
+    jobs: Sequence[Job],
+    clients: int,
+    expect: str,
+    figures: Figures,
+    headers: dict[str, dict[str, str]],
 ) -> list[RoundResult]:
     """A route's two rounds, on two halves of ``jobs``: saturated, then at the goal rate."""
     half = len(jobs) // 2
-    saturated = load_round(
-        base_url, jobs[:half], hospital_headers(), clients, seconds=API_ROUND_SECONDS
-    )
+    saturated = load_round(base_url, jobs[:half], headers, clients, seconds=API_ROUND_SECONDS)
     report_round(f"{name}, saturated", saturated, figures, expect, half, "rate")
-    paced = load_round(
-        base_url, jobs[half:], hospital_headers(), clients, API_RATE_GOAL, API_ROUND_SECONDS
-    )
+    paced = load_round(base_url, jobs[half:], headers, clients, API_RATE_GOAL, API_ROUND_SECONDS)
     report_round(f"{name}, {API_RATE_GOAL:.0f}/s", paced, figures, expect, half, "latency")
     return [saturated, paced]
 
 
 def bench_api(
     workdir: Path,
-    vault_keys: tuple[str, str],
+    vault_keys: tuple[str, str, str],
     county: County,
     today: dt.date,
     requests: int,
@@ -443,8 +424,8 @@ def bench_api(
     figures: Figures,
 ) -> None:
     """Two rounds per route: saturation (closed loop), then the goal rate (open loop)."""
-    encryption_key, match_key = vault_keys
-    vault = Vault.from_keys([encryption_key], match_key)
+    encryption_key, match_key, token_key = vault_keys
+    vault = Vault.from_keys([encryption_key], match_key, token_key)
     warmup = len(HOSPITALS) * max(1, workers)
     bundles = make_bundles(county, 2 * requests + warmup, today, SPEC_SEED + 1, prefix="API")
     posts = [Job("POST", "/fhir/Bundle", b.hospital, b.body) for b in bundles]
@@ -454,33 +435,50 @@ def bench_api(
         f"requests as fast as answered, then {requests} at {API_RATE_GOAL:.0f} req/s"
     )
     with scratch_database(database, workdir) as url:
-        prepare_care_database(url, vault, county).dispose()
         env = {
             "CARE_DATABASE_URL": url,
             "CARE_ENCRYPTION_KEYS": encryption_key,
             "CARE_MATCH_KEY": match_key,
+            "CARE_TOKEN_KEY": token_key,
             "CARE_VAR_DIR": str(workdir / "api-var"),
             "CARE_API_RATE_PER_MINUTE": "1000000",
+            "CARE_API_BYTES_PER_MINUTE": str(10**12),
         }
+        settings = load_settings(env)
+        engine = prepare_care_database(url, vault, county)
+        with Session(engine) as session, session.begin():
+            issue_synthetic_tokens(session, vault, settings, county)
+        engine.dispose()
+        headers = hospital_headers(settings)
         with api_server(mode, env, workers) as base_url:
             warm = load_round(
-                base_url, posts[:warmup], hospital_headers(), clients, seconds=API_ROUND_SECONDS
+                base_url, posts[:warmup], headers, clients, seconds=API_ROUND_SECONDS
             )  # imports, engine, queries
             if warm.statuses != Counter({"201": warmup}):
                 raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
             posted = route_rounds(
-                base_url, f"{database} POST /fhir/Bundle", posts[warmup:], clients, "201", figures
+                base_url,
+                f"{database} POST /fhir/Bundle",
+                posts[warmup:],
+                clients,
+                "201",
+                figures,
+                headers,
             )
             tasks = [t for r in posted for t in r.created] or warm.created
             reads = [
                 Job("GET", f"/fhir/Task/{task_id}", hospital)
                 for hospital, task_id in (tasks[i % len(tasks)] for i in range(2 * requests))
             ]
-            load_round(
-                base_url, reads[:warmup], hospital_headers(), clients, seconds=API_ROUND_SECONDS
-            )
+            load_round(base_url, reads[:warmup], headers, clients, seconds=API_ROUND_SECONDS)
             route_rounds(
-                base_url, f"{database} GET /fhir/Task/{{id}}", reads, clients, "200", figures
+                base_url,
+                f"{database} GET /fhir/Task/{{id}}",
+                reads,
+                clients,
+                "200",
+                figures,
+                headers,
             )
 
 
@@ -547,8 +545,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     figures = Figures()
     today = seoul_today()
-    keys = (generate_key(), generate_key())
-    vault = Vault.from_keys([keys[0]], keys[1])
+    keys = (generate_key(), generate_key(), generate_key())
+    vault = Vault.from_keys([keys[0]], keys[1], keys[2])
     overall = time.perf_counter()
 
     started = time.perf_counter()

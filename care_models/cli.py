@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import logging
 import os
@@ -16,20 +17,23 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
+from care_models import tokens
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory, transaction
-from care_models.errors import CareError, MissingKeyError
+from care_models.errors import CareError, ConfigurationError, MissingKeyError, ValidationError
 from care_models.privacy import Vault, generate_key
 from care_models.queries import load_query
 from care_models.rendering.fonts import find_korean_font
 from care_models.synthetic.county import build_county
-from care_models.synthetic.load import county_counts, load_county
+from care_models.synthetic.load import county_counts, issue_synthetic_tokens, load_county
 
 
 def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
     print(f"CARE_ENCRYPTION_KEYS={generate_key()}")
     print(f"CARE_MATCH_KEY={generate_key()}")
+    print(f"CARE_TOKEN_KEY={generate_key()}")
     return 0
 
 
@@ -72,7 +76,7 @@ def _settings_for_check(problems: list[str]) -> tuple[Settings | None, bool]:
         return load_settings(), False
     except MissingKeyError:
         env = dict(os.environ)
-        for name in ("CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY"):
+        for name in ("CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY", "CARE_TOKEN_KEY"):
             if not env.get(name, "").strip():
                 problems.append(f"{name}: required in production mode")
         env["CARE_MODE"] = "development"  # only to read the other settings and check them
@@ -109,7 +113,12 @@ def _migrate(settings: Settings | None, _args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
+    """The synthetic county, development only; its tokens go to CARE_VAR_DIR/dev-tokens.json."""
     assert settings is not None
+    if settings.production:
+        raise ConfigurationError(
+            "CARE_MODE", "seed loads a synthetic county: refused in production"
+        )
     engine = engine_from_settings(settings)  # a bad URL stops before any key file is written
     vault = Vault.from_settings(settings)
     clients = args.clients or settings.synthetic_clients
@@ -117,7 +126,9 @@ def _seed(settings: Settings | None, args: argparse.Namespace) -> int:
     county = build_county(clients=clients, seed=settings.synthetic_seed)
     with transaction(session_factory(engine)) as session:
         counts = load_county(session, vault, county)
+        tokens_file = issue_synthetic_tokens(session, vault, settings, county)
     elapsed = time.perf_counter() - started
+    print(f"development tokens: {tokens_file}", file=sys.stderr)
     if args.json:
         print(json.dumps(counts))
     else:
@@ -175,6 +186,44 @@ def _leave(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Issue, rotate or revoke a holder's token; a new token is printed once, here only."""
+    assert settings is not None
+    holder = tokens.Holder.from_options(args.hospital, args.staff)
+    if args.action == "revoke" and args.days is not None:
+        raise ValidationError("--days", "only issue and rotate take a lifetime")
+    valid_for = tokens.lifetime(args.days, settings)
+    engine = engine_from_settings(settings)
+    vault = Vault.from_settings(settings)
+    actor = f"cli:{_user()}"
+    with transaction(session_factory(engine)) as session:
+        if args.action == "revoke":
+            count = tokens.revoke(session, holder, actor=actor)
+            print(f"{holder.kind} {holder.code}: {count} live tokens revoked")
+            return 0
+        if args.action == "rotate":
+            grace = dt.timedelta(minutes=settings.token_rotation_grace_minutes)
+            issued = tokens.rotate(
+                session, vault, holder, valid_for=valid_for, grace=grace, actor=actor
+            )
+        else:
+            issued = tokens.issue(session, vault, holder, valid_for=valid_for, actor=actor)
+    print(issued.token)
+    print(
+        f"{holder.kind} {holder.code}: new token, expires {issued.expires_at:%Y-%m-%d %H:%M} UTC; "
+        "shown once, stored only as a keyed hash",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -192,11 +241,28 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "seed": ("load the synthetic county (idempotent)", _seed),
     "summary": ("print what the stages have produced", _summary),
     "leave": ("record a coordinator's leave, e.g. called in sick", _leave),
+    "token": ("issue, rotate or revoke a hospital's or coordinator's token", _token),
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments end as every other error does: one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
+def _token_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", choices=("issue", "rotate", "revoke"))
+    command.add_argument("--hospital", help="the hospital's organisation code, e.g. H-JC-GEN")
+    command.add_argument("--staff", help="the coordinator's staff code (calendar feed), e.g. S0003")
+    command.add_argument(
+        "--days", type=int, help="lifetime in days (default CARE_TOKEN_LIFETIME_DAYS)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m care_models", description=__doc__)
+    parser = OneLineParser(prog="python -m care_models", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, _fn) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text)
@@ -208,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("first", type=_date, help="first day of leave (YYYY-MM-DD)")
             command.add_argument("--until", type=_date, help="last day (default: the first)")
             command.add_argument("--reason", default="sick", help="sick, annual, training, other")
+        if name == "token":
+            _token_arguments(command)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

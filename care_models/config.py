@@ -42,7 +42,8 @@ class Settings(BaseSettings):
         "development",
         "`development`",
         "`development` or `production`. Production refuses to start without "
-        "`CARE_ENCRYPTION_KEYS` and `CARE_MATCH_KEY` and never generates keys.",
+        "`CARE_ENCRYPTION_KEYS`, `CARE_MATCH_KEY` and `CARE_TOKEN_KEY`, never generates "
+        "keys and refuses `seed`.",
     )
     var_dir: Path = _setting(
         PROJECT_ROOT / "var",
@@ -67,6 +68,13 @@ class Settings(BaseSettings):
         DEV_KEYS,
         "Urlsafe-base64 32-byte HMAC key for the keyed hashes that match a person "
         "(resident registration number; name + birth date + phone).",
+    )
+    token_key: str | None = _setting(
+        None,
+        DEV_KEYS,
+        "Urlsafe-base64 32-byte HMAC key for the keyed hashes of hospitals' API tokens and "
+        "coordinators' calendar-feed tokens; separate from `CARE_MATCH_KEY`, so neither key "
+        "opens the other's hashes.",
     )
     output_dir: Path = _setting(
         Path(),
@@ -116,6 +124,44 @@ class Settings(BaseSettings):
         "request on one more is answered 503.",
         ge=1,
     )
+    api_bytes_per_minute: int = _setting(
+        33554432,
+        "`33554432`",
+        "Request body bytes per minute each hospital may send to the care API (32 MiB; at "
+        "least `CARE_API_MAX_BODY_BYTES`); more is a 429.",
+        ge=1024,
+    )
+    api_auth_failures_per_minute: int = _setting(
+        20,
+        "`20`",
+        "Failed logins (wrong API or calendar token) a minute from one client address; "
+        "after that the address gets a 429 with `Retry-After`, without a database lookup.",
+        ge=1,
+    )
+    rate_limit_storage: str = _setting(
+        "",
+        "`<CARE_VAR_DIR>/ratelimit.db`",
+        "Where the care API counts requests, bytes and failed logins, shared by all its "
+        "workers: `redis://host:port/db` (or `rediss://`) for Redis, which several machines "
+        "can share; empty for a SQLite file under `CARE_VAR_DIR`, which the workers of one "
+        "machine share.",
+    )
+    token_lifetime_days: int = _setting(
+        365,
+        "`365`",
+        "Default lifetime of a token issued or rotated with `python -m care_models token` "
+        "(`--days` chooses another, 1 to 3650).",
+        ge=1,
+        le=3650,
+    )
+    token_rotation_grace_minutes: int = _setting(
+        1440,
+        "`1440`",
+        "After `token rotate`, how long the holder's previous tokens keep working (one day "
+        "to deploy the new one); `0` stops them at once.",
+        ge=0,
+        le=10080,
+    )
     test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",
@@ -161,6 +207,11 @@ class Settings(BaseSettings):
     @property
     def dev_keys_file(self) -> Path:
         return self.var_dir / "dev-keys.env"
+
+    @property
+    def dev_tokens_file(self) -> Path:
+        """Development only: the synthetic hospitals' and coordinators' tokens (0600)."""
+        return self.var_dir / "dev-tokens.json"
 
 
 def env_name(field: str) -> str:
@@ -214,6 +265,8 @@ def _rule(error: Mapping[str, Any]) -> str:
         return "must be a whole number"
     if kind in ("greater_than_equal", "greater_than"):
         return f"must be at least {context.get('ge', context.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be at most {context.get('le', context.get('lt'))}"
     if kind == "bool_parsing":
         return "must be 0 or 1"
     return "is malformed"
@@ -233,4 +286,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise MissingKeyError("CARE_ENCRYPTION_KEYS", "required in production mode")
         if not settings.match_key:
             raise MissingKeyError("CARE_MATCH_KEY", "required in production mode")
+        if not settings.token_key:
+            raise MissingKeyError("CARE_TOKEN_KEY", "required in production mode")
+    if settings.api_bytes_per_minute < settings.api_max_body_bytes:
+        raise ConfigurationError(
+            "CARE_API_BYTES_PER_MINUTE", "must be at least CARE_API_MAX_BODY_BYTES"
+        )
+    storage = settings.rate_limit_storage
+    if storage and not storage.startswith(("redis://", "rediss://")):
+        raise ConfigurationError(
+            "CARE_RATE_LIMIT_STORAGE", "must be empty or a redis:// or rediss:// URL"
+        )
     return settings

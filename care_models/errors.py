@@ -6,7 +6,7 @@ answer and let the rest propagate::
 
     CareError
     ├── ConfigurationError          a setting is missing, unknown or malformed
-    │   ├── MissingKeyError         production mode without an encryption or match key
+    │   ├── MissingKeyError         production mode without an encryption, match or token key
     │   └── KoreanFontMissingError  no Korean TrueType font to embed in the PDFs
     ├── PrivacyError                personal data cannot be protected or read back
     │   └── DecryptionError         a ciphertext does not open with any configured key
@@ -51,7 +51,7 @@ class ConfigurationError(CareError):
 
 
 class MissingKeyError(ConfigurationError):
-    """Production mode refuses to run without its encryption and match keys."""
+    """Production mode refuses to run without its encryption, match and token keys."""
 
 
 class KoreanFontMissingError(ConfigurationError):

@@ -17,14 +17,19 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
 from care_models import migrations
+from care_models.config import load_settings
 from care_models.db import make_engine
 from care_models.privacy import Vault, generate_key
 from care_models.schema import Base
 from care_models.synthetic.county import build_county
-from care_models.synthetic.load import load_county
+from care_models.synthetic.load import issue_synthetic_tokens, load_county
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-TEST_KEYS = {"CARE_ENCRYPTION_KEYS": generate_key(), "CARE_MATCH_KEY": generate_key()}
+TEST_KEYS = {
+    "CARE_ENCRYPTION_KEYS": generate_key(),
+    "CARE_MATCH_KEY": generate_key(),
+    "CARE_TOKEN_KEY": generate_key(),
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,7 +50,11 @@ def isolated_var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="session")
 def vault() -> Vault:
-    return Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
+    return Vault.from_keys(
+        [TEST_KEYS["CARE_ENCRYPTION_KEYS"]],
+        TEST_KEYS["CARE_MATCH_KEY"],
+        TEST_KEYS["CARE_TOKEN_KEY"],
+    )
 
 
 def _postgres_admin_url() -> str:
@@ -109,8 +118,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def county_engine(engine: Engine, vault: Vault) -> Engine:
-    """The care database with the default synthetic county loaded."""
+def county_engine(engine: Engine, vault: Vault, isolated_var_dir: Path) -> Engine:
+    """The care database with the default synthetic county loaded, and its development
+    tokens in the test's CARE_VAR_DIR (``hospital_token``, ``staff_feed_token``)."""
+    county = build_county()
     with Session(engine) as session, session.begin():
-        load_county(session, vault, build_county())
+        load_county(session, vault, county)
+        issue_synthetic_tokens(session, vault, load_settings(), county)
     return engine

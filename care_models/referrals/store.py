@@ -21,7 +21,7 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from care_models import vocab
+from care_models import tokens, vocab
 from care_models.errors import ValidationError
 from care_models.fhir.bundle import Issue, ReferralRecord, parse_referral
 from care_models.privacy import Vault, audit
@@ -44,14 +44,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def hospital_for_token(session: Session, vault: Vault, token: str) -> Organisation | None:
-    if not token:
-        return None
-    return session.scalars(
-        select(Organisation).where(
-            Organisation.kind == "hospital", Organisation.api_token_hash == vault.token_hash(token)
-        )
-    ).one_or_none()
+def hospital_for_token(
+    session: Session, vault: Vault, token: str
+) -> tuple[Organisation, dt.datetime] | None:
+    """The hospital holding this live API token, and when the token expires."""
+    return tokens.hospital_for_token(session, vault, token)
 
 
 def find_referral(session: Session, hospital_id: int, system: str, value: str) -> Referral | None:

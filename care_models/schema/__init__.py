@@ -10,6 +10,7 @@ Conventions:
 The models live in one module per area and are all importable from here.
 """
 
+from care_models.schema.access import AccessToken, DatabaseMark
 from care_models.schema.alerts import Alert, Device, EscalationStep, SyncWatermark
 from care_models.schema.base import NAMING_CONVENTION, Base, created_at, one_of
 from care_models.schema.care import CarePlan, PlannedService, UnplannedContact, Visit, VisitPlan
@@ -27,6 +28,7 @@ from care_models.schema.referrals import Case, MatchReview, Need, Referral, Refe
 
 __all__ = [
     "NAMING_CONVENTION",
+    "AccessToken",
     "AgendaItem",
     "Alert",
     "AuditLog",
@@ -37,6 +39,7 @@ __all__ = [
     "Client",
     "Conference",
     "ConferenceParticipant",
+    "DatabaseMark",
     "Decision",
     "Device",
     "EscalationStep",

@@ -57,9 +57,8 @@ class Organisation(Base):
     in_county: Mapped[bool] = mapped_column(default=True)
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
-    # Hospitals: FHIR identifier system they own, API token (hash only), pull server, callback.
+    # Hospitals: FHIR identifier system they own, pull server, callback (tokens: AccessToken).
     identifier_system: Mapped[str | None] = mapped_column(String(200))
-    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     fhir_base_url: Mapped[str | None] = mapped_column(String(300))
     callback_url: Mapped[str | None] = mapped_column(String(300))
     # Providers: the services they deliver; vendors: the device type they run.
@@ -88,7 +87,6 @@ class Staff(Base):
     lunch_start: Mapped[dt.time | None] = mapped_column(Time)
     lunch_end: Mapped[dt.time | None] = mapped_column(Time)
     max_visits_per_day: Mapped[int] = mapped_column(default=8)
-    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
 

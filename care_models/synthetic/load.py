@@ -2,16 +2,23 @@
 
 :func:`load_county` writes a :func:`care_models.synthetic.county.build_county` county,
 skipping rows whose natural key already exists, so loading twice adds nothing.
+
+A database that holds clients but no ``synthetic_county`` mark holds real people:
+loading refuses it. The first load marks the database. No token is derived from the
+county: :func:`issue_synthetic_tokens` (development only) gives its hospitals and
+coordinators random ones, kept in ``CARE_VAR_DIR/dev-tokens.json``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+from pathlib import Path
 
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from care_models.config import Settings, load_settings
+from care_models.errors import ValidationError
 from care_models.privacy import Vault, encrypted_client_columns
 from care_models.schema import (
     Base,
@@ -19,6 +26,7 @@ from care_models.schema import (
     CarePlan,
     Case,
     Client,
+    DatabaseMark,
     Device,
     IndicatorTarget,
     Need,
@@ -39,6 +47,7 @@ from care_models.synthetic.county import (
     VENDORS,
     County,
 )
+from care_models.tokens import Holder, development_token, issue_development_tokens
 
 
 def _existing(session: Session, column: object) -> set[object]:
@@ -65,19 +74,42 @@ def _ids(session: Session, model: type[Base], key: str = "code") -> dict[str, in
     return {k: i for k, i in session.execute(select(table.c[key], table.c.id))}
 
 
-def hospital_token(code: str, seed: int = 20260301) -> str:
-    """The synthetic hospital's API token (demo and tests only; stored only as a hash)."""
-    digest = hashlib.sha256(f"{seed}:{code}".encode()).hexdigest()[:32]
-    return f"demo-{code.lower()}-{digest}"
+SYNTHETIC_MARK = "synthetic_county"
 
 
-def staff_feed_token(code: str, seed: int = 20260301) -> str:
-    """A synthetic coordinator's calendar-feed token (demo and tests; stored only as a hash)."""
-    digest = hashlib.sha256(f"feed:{seed}:{code}".encode()).hexdigest()[:32]
-    return f"feed-{code.lower()}-{digest}"
+def _refuse_real_clients(session: Session, seed: int) -> None:
+    """Clients without the synthetic mark are real people: never mix a fake county in."""
+    if session.get(DatabaseMark, SYNTHETIC_MARK) is not None:
+        return
+    if session.scalar(select(Client.id).limit(1)) is not None:
+        raise ValidationError(
+            "seed",
+            "the care database holds clients but was never seeded (no synthetic_county "
+            "mark): real clients, refused",
+        )
+    session.add(DatabaseMark(name=SYNTHETIC_MARK, value=f"seed {seed}"))
 
 
-def _load_places_and_organisations(session: Session, vault: Vault, seed: int) -> None:
+def issue_synthetic_tokens(
+    session: Session, vault: Vault, settings: Settings, county: County
+) -> Path:
+    """Development only: random tokens for the county's hospitals and coordinators."""
+    holders = [Holder("hospital", code) for code, *_ in HOSPITALS]
+    holders += [Holder("staff", s.code) for s in county.staff]
+    return issue_development_tokens(session, vault, settings, holders)
+
+
+def hospital_token(code: str) -> str:
+    """A synthetic hospital's development API token, from ``CARE_VAR_DIR/dev-tokens.json``."""
+    return development_token(load_settings(), "hospital", code)
+
+
+def staff_feed_token(code: str) -> str:
+    """A synthetic coordinator's development calendar-feed token (see hospital_token)."""
+    return development_token(load_settings(), "staff", code)
+
+
+def _load_places_and_organisations(session: Session) -> None:
     _insert_missing(
         session,
         Town,
@@ -108,7 +140,6 @@ def _load_places_and_organisations(session: Session, vault: Vault, seed: int) ->
                 "longitude": lon,
                 "identifier_system": f"urn:care:hospital:{code.lower()}:referral",
                 "services": [],
-                "api_token_hash": vault.token_hash(hospital_token(code, seed)),
             }
         )
     for code, name, services in PROVIDERS:
@@ -136,7 +167,7 @@ def _load_places_and_organisations(session: Session, vault: Vault, seed: int) ->
     _insert_missing(session, Organisation, "code", organisations)
 
 
-def _load_staff(session: Session, vault: Vault, county: County) -> None:
+def _load_staff(session: Session, county: County) -> None:
     towns = _ids(session, Town)
     _insert_missing(
         session,
@@ -155,7 +186,6 @@ def _load_staff(session: Session, vault: Vault, county: County) -> None:
                 "lunch_end": dt.time(13),
                 "max_visits_per_day": s.max_visits_per_day,
                 "active": True,
-                "feed_token_hash": vault.token_hash(staff_feed_token(s.code, county.seed)),
             }
             for s in county.staff
         ],
@@ -320,9 +350,12 @@ def _load_pledges(session: Session) -> None:
 
 
 def load_county(session: Session, vault: Vault, county: County) -> dict[str, int]:
-    """Write the county; rows whose natural key exists are skipped. Returns row counts."""
-    _load_places_and_organisations(session, vault, county.seed)
-    _load_staff(session, vault, county)
+    """Write the county; rows whose natural key exists are skipped. Returns row counts.
+
+    Refuses a database of real clients (ValidationError, nothing written)."""
+    _refuse_real_clients(session, county.seed)
+    _load_places_and_organisations(session)
+    _load_staff(session, county)
     _load_clients(session, vault, county)
     _load_cases_and_plans(session, county)
     _load_devices(session, county)

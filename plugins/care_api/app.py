@@ -6,9 +6,14 @@ and rate. Every error is a FHIR OperationOutcome naming the element and the rule
 Nothing connects to a database until the first request.
 
 Speed: a valid token is remembered (by its keyed hash, never in clear) for
-``TOKEN_CACHE_SECONDS``, so most requests authenticate without the database; a
-revoked or rotated token therefore stops working within that time. Each request
-makes at most one hop to the thread pool, where its database work runs.
+``TOKEN_CACHE_SECONDS``, or until it expires if sooner, so most requests authenticate
+without the database; a revoked token therefore stops working within that time. Each
+request makes at most one hop to the thread pool, where its database work runs.
+
+Guessing: failed logins are counted per client address in the shared limit store,
+and an address over ``CARE_API_AUTH_FAILURES_PER_MINUTE`` gets a 429 before its token
+is looked at (no database work). Behind a proxy the address is the one the server
+takes from the proxy's ``X-Forwarded-For`` (uvicorn's ``--forwarded-allow-ips``).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from care_api.headers import SecurityHeaders
-from care_api.ratelimit import RateLimiter
+from care_api.ratelimit import LimitUnavailable, RateLimiter
 from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
@@ -48,6 +53,7 @@ from care_models.referrals.store import (
     validate_referral,
 )
 from care_models.schema import Organisation, Referral
+from care_models.tokens import staff_for_token, utcnow
 from care_models.workdays import seoul_today
 
 FHIR_JSON = "application/fhir+json"
@@ -84,6 +90,7 @@ class CareState:
     on_referral_received: Callable[[int], None] | None = None
     # token hash -> (hospital, monotonic expiry); valid tokens only, so a new one works at once
     _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic  # of the token cache
     _writers: WriterPerLoop | None = None
 
     def cached_hospital(self, token: str) -> Organisation | None:
@@ -91,15 +98,18 @@ class CareState:
         if self.vault is None:
             return None
         hit = self._tokens.get(self.vault.token_hash(token))
-        return hit[0] if hit is not None and hit[1] > time.monotonic() else None
+        return hit[0] if hit is not None and hit[1] > self.clock() else None
 
     def hospital_for(self, token: str) -> Organisation | None:
-        """The hospital of a bearer token, from the database; a valid one is remembered."""
+        """The hospital of a bearer token, from the database; a valid one is remembered
+        for TOKEN_CACHE_SECONDS, or until the token expires if that is sooner."""
         with self.factory()() as session:
-            hospital = hospital_for_token(session, self.keys(), token)
-        if hospital is not None:
-            expires = time.monotonic() + TOKEN_CACHE_SECONDS
-            self._tokens[self.keys().token_hash(token)] = (hospital, expires)
+            found = hospital_for_token(session, self.keys(), token)
+        if found is None:
+            return None
+        hospital, token_expires = found
+        remaining = min(TOKEN_CACHE_SECONDS, (token_expires - utcnow()).total_seconds())
+        self._tokens[self.keys().token_hash(token)] = (hospital, self.clock() + remaining)
         return hospital
 
     def writers(self) -> WriterPerLoop:
@@ -111,7 +121,7 @@ class CareState:
             return self._writers
 
     def __post_init__(self) -> None:
-        self.limiter = RateLimiter(self.settings.api_rate_per_minute)
+        self.limiter = RateLimiter(self.settings)
 
     def factory(self) -> sessionmaker[Session]:
         with self._lock:
@@ -154,7 +164,8 @@ def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str | None
 
 
 async def authenticated_hospital(request: Request, credentials: Bearer) -> Organisation:
-    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate."""
+    """The hospital whose bearer token this is; 401 otherwise, 429 when over its rate
+    or when its address failed to log in too often (checked before any lookup)."""
     care = state_of(request)
     token = bearer_token(credentials)
     if token is None:
@@ -165,11 +176,59 @@ async def authenticated_hospital(request: Request, credentials: Bearer) -> Organ
             "a bearer token is required",
             {"WWW-Authenticate": "Bearer"},
         )
+    address = client_address(request)
+    refuse_blocked_address(care, address, "Authorization")
     hospital = care.cached_hospital(token) or await run_in_threadpool(care.hospital_for, token)
-    return _admitted(care, hospital)
+    if hospital is None:
+        count_failed_login(care, address)
+    return _admitted(care, hospital, declared_body_bytes(request, care.settings))
 
 
-def _admitted(care: CareState, hospital: Organisation | None) -> Organisation:
+def client_address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def declared_body_bytes(request: Request, settings: Settings) -> int:
+    """The body size the request declares (capped: a larger body is a 413 anyway)."""
+    declared = request.headers.get("content-length", "")
+    if not declared.isascii() or not declared.isdigit():
+        return 0
+    return min(int(declared), settings.api_max_body_bytes)
+
+
+def _limit_store_down() -> ApiError:
+    log.error("the rate-limit store cannot be reached (CARE_RATE_LIMIT_STORAGE)")
+    return ApiError(
+        503, "transient", "Authorization", "the service is busy; try again", {"Retry-After": "5"}
+    )
+
+
+def refuse_blocked_address(care: CareState, address: str, expression: str) -> None:
+    """429 for an address over its failed logins, before any token is looked up."""
+    try:
+        if not care.limiter.login_blocked(address):
+            return
+        wait = care.limiter.login_retry_after_seconds(address)
+    except LimitUnavailable:
+        raise _limit_store_down() from None
+    raise ApiError(
+        429,
+        "throttled",
+        expression,
+        f"more than {care.settings.api_auth_failures_per_minute} failed logins a minute "
+        "from this address",
+        {"Retry-After": str(wait)},
+    )
+
+
+def count_failed_login(care: CareState, address: str) -> None:
+    try:
+        care.limiter.login_failed(address)
+    except LimitUnavailable:
+        raise _limit_store_down() from None
+
+
+def _admitted(care: CareState, hospital: Organisation | None, body_bytes: int = 0) -> Organisation:
     if hospital is None:
         raise ApiError(
             401,
@@ -178,15 +237,38 @@ def _admitted(care: CareState, hospital: Organisation | None) -> Organisation:
             "the bearer token is not valid",
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    if not care.limiter.allow(hospital.code):
-        raise ApiError(
-            429,
-            "throttled",
-            "Authorization",
-            f"more than {care.settings.api_rate_per_minute} requests a minute",
-            {"Retry-After": str(care.limiter.retry_after_seconds(hospital.code))},
-        )
+    limiter = care.limiter
+    try:
+        if not limiter.allow(hospital.code):
+            raise ApiError(
+                429,
+                "throttled",
+                "Authorization",
+                f"more than {care.settings.api_rate_per_minute} requests a minute",
+                {"Retry-After": str(limiter.retry_after_seconds(limiter.requests, hospital.code))},
+            )
+    except LimitUnavailable:
+        raise _limit_store_down() from None
+    charge_body_bytes(care, hospital, body_bytes)
     return hospital
+
+
+def charge_body_bytes(care: CareState, hospital: Organisation, size: int) -> None:
+    """Count ``size`` body bytes against the hospital's byte rate; 429 when over it."""
+    limiter = care.limiter
+    try:
+        if limiter.allow_bytes(hospital.code, size):
+            return
+        wait = limiter.retry_after_seconds(limiter.bytes, hospital.code)
+    except LimitUnavailable:
+        raise _limit_store_down() from None
+    raise ApiError(
+        429,
+        "throttled",
+        "Bundle",
+        f"more than {care.settings.api_bytes_per_minute} bytes a minute",
+        {"Retry-After": str(wait)},
+    )
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -266,6 +348,8 @@ def create_app(
         care = state_of(request)
         body = await read_limited_body(request, care.settings.api_max_body_bytes)
         hospital = await authenticated_hospital(request, credentials)
+        if "content-length" not in request.headers:  # chunked: counted once read
+            charge_body_bytes(care, hospital, len(body))
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
             raise ApiError(
@@ -332,7 +416,7 @@ def create_app(
         so the token may come as ``?token=``); other coordinators' feeds are refused."""
         secret = bearer_token(credentials) or token
         care = state_of(request)
-        body = _calendar(care, staff_code, secret)
+        body = _calendar(care, staff_code, secret, client_address(request))
         return Response(
             body,
             media_type="text/calendar; charset=utf-8",
@@ -360,18 +444,20 @@ def _own_referral(care: CareState, hospital: Organisation, task_id: str) -> Refe
         ).one_or_none()
 
 
-def _calendar(care: CareState, staff_code: str, secret: str) -> bytes:
+def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> bytes:
     from sqlalchemy import select
 
-    from care_models.schema import Staff, Visit
+    from care_models.schema import Visit
     from care_models.visits.publish import ics_feed
 
     vault = care.keys()
+    if secret:
+        refuse_blocked_address(care, address, "token")
     with care.factory()() as session, session.begin():
-        staff = session.scalars(
-            select(Staff).where(Staff.code == staff_code, Staff.active.is_(True))
-        ).one_or_none()
-        if staff is None or not secret or staff.feed_token_hash != vault.token_hash(secret):
+        staff = staff_for_token(session, vault, staff_code, secret)
+        if staff is None:
+            if secret:
+                count_failed_login(care, address)
             raise ApiError(
                 401,
                 "login",

@@ -1,27 +1,252 @@
-"""Requests per hospital and minute, counted by the ``limits`` library in memory.
+"""The care API's limits, counted once for all its workers by the ``limits`` library.
 
-A moving window: at most ``rate`` requests in any 60 seconds, per caller.
+Three limits, each a sliding window of one minute (the weighted count of this minute
+and the last, so no burst at a window's edge):
+
+- requests per hospital (``CARE_API_RATE_PER_MINUTE``);
+- request body bytes per hospital (``CARE_API_BYTES_PER_MINUTE``);
+- failed logins per client address (``CARE_API_AUTH_FAILURES_PER_MINUTE``), checked
+  before any database lookup.
+
+Where the counts live (``CARE_RATE_LIMIT_STORAGE``): Redis when a ``redis://`` URL
+is set, shared by every worker on every machine; otherwise a SQLite file,
+``CARE_VAR_DIR/ratelimit.db``, shared by the workers of one machine (each count is
+one short write transaction; SQLite's file lock orders the workers). Keys are
+prefixed per care database, so two deployments (or two test databases) sharing a
+Redis never share counts. When the store cannot be reached, :class:`LimitUnavailable`
+is raised and the API answers 503: an unlimited API is not an option.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import sqlite3
+import threading
 import time
+from pathlib import Path
 
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.errors import StorageError
+from limits.storage import RedisStorage, SlidingWindowCounterSupport, Storage
+from limits.storage.base import TimestampedSlidingWindow
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from care_models.config import Settings
+
+REDIS_TIMEOUT_SECONDS = 2.0
+SQLITE_BUSY_MS = 5000
+
+
+class LimitUnavailable(Exception):
+    """The shared store of the counts cannot be reached."""
+
+
+class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
+    """Fixed and sliding window counters in one SQLite file, shared across processes.
+
+    Every check-and-count runs in one ``BEGIN IMMEDIATE`` transaction, so two workers
+    cannot both take the last slot. Durability is not needed (``synchronous=OFF``):
+    after a crash the counts start again, as they would in memory."""
+
+    def __init__(
+        self, uri: str, key_prefix: str = "", wrap_exceptions: bool = False, **options: str
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.key_prefix = key_prefix
+        self._path = Path(uri.removeprefix("care+sqlite://"))
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._writes = 0
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The file, opened on first use (nothing is created before the first request)."""
+        if self._connection is None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only
+            db = sqlite3.connect(
+                self._path,
+                timeout=SQLITE_BUSY_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS counters "
+                "(key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
+            )
+            self._connection = db
+        return self._connection
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return sqlite3.Error
+
+    # -- the plain counter (fixed windows) ------------------------------------------
+
+    def _get(self, key: str, now: float) -> tuple[int, float]:
+        row = self._db.execute(
+            "SELECT value, expires FROM counters WHERE key = ? AND expires > ?", (key, now)
+        ).fetchone()
+        return (int(row[0]), float(row[1])) if row else (0, now)
+
+    def _incr(self, key: str, expiry: float, amount: int, now: float) -> int:
+        self._db.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
+        self._db.execute(
+            "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+            (key, amount, now + expiry),
+        )
+        self._writes += 1
+        if self._writes % 1000 == 0:  # now and then, forget windows long past
+            self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+        return self._get(key, now)[0]
+
+    def _key(self, key: str) -> str:
+        return f"{self.key_prefix}:{key}"
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        key = self._key(key)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                value = self._incr(key, expiry, amount, time.time())
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return value
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            return self._get(self._key(key), time.time())[0]
+
+    def get_expiry(self, key: str) -> float:
+        with self._lock:
+            return self._get(self._key(key), time.time())[1]
+
+    def check(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1").fetchone() == (1,)
+
+    def reset(self) -> int | None:
+        with self._lock:
+            return self._db.execute("DELETE FROM counters").rowcount
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM counters WHERE key = ?", (self._key(key),))
+
+    # -- sliding windows ---------------------------------------------------------------
+
+    def _window(self, key: str, expiry: int, now: float) -> tuple[int, float, int, float]:
+        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        previous, _ = self._get(previous_key, now)
+        current, _ = self._get(current_key, now)
+        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
+        return previous, previous_ttl, current, current_ttl
+
+    def acquire_sliding_window_entry(
+        self, key: str, limit: int, expiry: int, amount: int = 1
+    ) -> bool:
+        if amount > limit:
+            return False
+        key = self._key(key)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                now = time.time()
+                previous, previous_ttl, current, _ = self._window(key, expiry, now)
+                if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
+                    self._db.execute("ROLLBACK")
+                    return False
+                _, current_key = self.sliding_window_keys(key, expiry, now)
+                self._incr(current_key, 2 * expiry, amount, now)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return True
+
+    def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
+        with self._lock:
+            return self._window(self._key(key), expiry, time.time())
+
+    def clear_sliding_window(self, key: str, expiry: int) -> None:
+        now = time.time()
+        for window_key in self.sliding_window_keys(key, expiry, now):
+            self.clear(window_key)
+
+
+def storage_for(settings: Settings) -> Storage:
+    """The configured store: Redis, or the machine's SQLite file."""
+    prefix = "care-" + hashlib.sha256(settings.database_url.encode()).hexdigest()[:12]
+    if settings.rate_limit_storage:
+        return RedisStorage(
+            settings.rate_limit_storage,
+            key_prefix=prefix,
+            wrap_exceptions=True,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+    return SQLiteStorage(
+        f"care+sqlite://{settings.var_dir / 'ratelimit.db'}",
+        key_prefix=prefix,
+        wrap_exceptions=True,
+    )
+
+
+def address_key(address: str) -> str:
+    """A client address as a count's key: hashed, so the store keeps no address."""
+    return hashlib.sha256(f"care-address:{address}".encode()).hexdigest()[:24]
 
 
 class RateLimiter:
-    def __init__(self, rate_per_minute: int) -> None:
-        self.item = RateLimitItemPerMinute(rate_per_minute)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+    """Requests and bytes per hospital, failed logins per client address."""
 
-    def allow(self, caller: str) -> bool:
-        return self._limiter.hit(self.item, caller)
+    def __init__(self, settings: Settings) -> None:
+        self._limiter = SlidingWindowCounterRateLimiter(storage_for(settings))
+        self.requests = RateLimitItemPerMinute(settings.api_rate_per_minute, namespace="requests")
+        self.bytes = RateLimitItemPerMinute(settings.api_bytes_per_minute, namespace="bytes")
+        self.failures = RateLimitItemPerMinute(
+            settings.api_auth_failures_per_minute, namespace="login-failures"
+        )
 
-    def retry_after_seconds(self, caller: str) -> int:
-        """Seconds until ``caller`` may send again (at least 1)."""
-        reset = self._limiter.get_window_stats(self.item, caller).reset_time
+    def allow(self, hospital: str) -> bool:
+        """Count one request of ``hospital``; False when over its rate."""
+        return self._hit(self.requests, hospital, 1)
+
+    def allow_bytes(self, hospital: str, size: int) -> bool:
+        """Count ``size`` body bytes of ``hospital``; False when over its byte rate."""
+        return size <= 0 or self._hit(self.bytes, hospital, size)
+
+    def login_blocked(self, address: str) -> bool:
+        """Whether ``address`` failed to log in too often this last minute (no hit)."""
+        try:
+            return not self._limiter.test(self.failures, address_key(address))
+        except StorageError as exc:
+            raise LimitUnavailable(str(exc)) from None
+
+    def login_failed(self, address: str) -> None:
+        self._hit(self.failures, address_key(address), 1)
+
+    def login_retry_after_seconds(self, address: str) -> int:
+        return self.retry_after_seconds(self.failures, address_key(address))
+
+    def retry_after_seconds(self, item: RateLimitItem, caller: str) -> int:
+        """Seconds until ``caller`` may try again under ``item`` (at least 1)."""
+        try:
+            reset = self._limiter.get_window_stats(item, caller).reset_time
+        except StorageError as exc:
+            raise LimitUnavailable(str(exc)) from None
         return max(1, math.ceil(reset - time.time()))
+
+    def _hit(self, item: RateLimitItem, caller: str, cost: int) -> bool:
+        try:
+            return self._limiter.hit(item, caller, cost=cost)
+        except StorageError as exc:
+            raise LimitUnavailable(str(exc)) from None

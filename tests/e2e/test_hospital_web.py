@@ -40,15 +40,16 @@ from starlette.routing import Mount
 
 from care_api.app import create_app
 from care_models import migrations
-from care_models.config import load_settings
+from care_models.config import Settings, load_settings
 from care_models.db import make_engine
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
 from care_models.referrals.store import raw_bundle, set_status
 from care_models.schema import Organisation, Referral
 from care_models.synthetic.county import build_county
-from care_models.synthetic.load import hospital_token, load_county
+from care_models.synthetic.load import issue_synthetic_tokens, load_county
 from care_models.synthetic.referrals import build_bundle, identifier_system, referral_specs
+from care_models.tokens import development_token
 from care_models.workdays import seoul_today
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -89,9 +90,13 @@ class CareServer:
     base: str  # http://127.0.0.1:<port>/care/
     engine: Engine
     vault: Vault
+    settings: Settings  # its own CARE_VAR_DIR: development tokens, rate-limit counts
 
     def url(self, path: str) -> str:
         return self.base + path
+
+    def token(self, hospital: str) -> str:
+        return development_token(self.settings, "hospital", hospital)
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +119,12 @@ def care_server(tmp_path_factory: pytest.TempPathFactory, vault: Vault) -> Itera
     database = tmp_path_factory.mktemp("care-db") / "care.db"
     engine = make_engine(f"sqlite:///{database}")
     migrations.upgrade(engine)
+    settings = load_settings({"CARE_VAR_DIR": str(tmp_path_factory.mktemp("care-var"))})
+    county = build_county()
     with Session(engine) as session, session.begin():
-        load_county(session, vault, build_county())
-    app = create_app(settings=load_settings({}), engine=engine, vault=vault)
+        load_county(session, vault, county)
+        issue_synthetic_tokens(session, vault, settings, county)
+    app = create_app(settings=settings, engine=engine, vault=vault)
     site = Starlette(routes=[Mount(PREFIX, app=app)])  # as Airflow mounts plugin apps
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -130,7 +138,7 @@ def care_server(tmp_path_factory: pytest.TempPathFactory, vault: Vault) -> Itera
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the care API did not start under uvicorn")
         time.sleep(0.05)
-    yield CareServer(f"http://127.0.0.1:{port}{PREFIX}/", engine, vault)
+    yield CareServer(f"http://127.0.0.1:{port}{PREFIX}/", engine, vault, settings)
     server.should_exit = True
     thread.join(timeout=10)
     listener.close()
@@ -231,7 +239,7 @@ def post_bundle(server: CareServer, hospital_code: str, bundle: dict[str, object
         server.url("fhir/Bundle"),
         content=json.dumps(bundle).encode(),
         headers={
-            "Authorization": f"Bearer {hospital_token(hospital_code)}",
+            "Authorization": f"Bearer {server.token(hospital_code)}",
             "Content-Type": "application/fhir+json",
         },
         timeout=30,
@@ -251,7 +259,7 @@ def test_submitting_the_form_creates_a_received_referral(
     admission, discharge = today - dt.timedelta(days=12), today + dt.timedelta(days=3)
 
     driver.get(care_server.url("web/referrals/new"))
-    login(driver, hospital_token(hospital), hospital)
+    login(driver, care_server.token(hospital), hospital)
     visible(driver, "referral-form")
     assert visible(driver, "session-hospital").text == hospital
     fill_form(
@@ -301,7 +309,7 @@ def test_submitting_the_form_creates_a_received_referral(
     assert cells[3].text.startswith(str(today.year))
     # The token never leaves sessionStorage: no cookie, not in the URL.
     assert driver.get_cookies() == []
-    assert hospital_token(hospital) not in driver.current_url
+    assert care_server.token(hospital) not in driver.current_url
     assert console_errors(driver) == []
 
 
@@ -314,7 +322,7 @@ def test_discharge_before_admission_is_shown_next_to_the_discharge_field(
     admission, discharge = today - dt.timedelta(days=5), today - dt.timedelta(days=8)
 
     driver.get(care_server.url("web/referrals/new"))
-    login(driver, hospital_token(hospital), hospital)
+    login(driver, care_server.token(hospital), hospital)
     visible(driver, "referral-form")
     fill_form(driver, patient_fields(number, admission, discharge), needs=("nursing",))
     driver.find_element(By.ID, "submit-referral").click()
@@ -352,7 +360,7 @@ def test_a_hospital_code_not_matching_the_token_is_refused(
     spec = dataclasses.replace(spec, hospital_code=hospital, number=f"{hospital}-CODE-1")
     assert post_bundle(care_server, hospital, build_bundle(spec)) in (200, 201)
 
-    login(driver, hospital_token(hospital), "H-JC-GEN")
+    login(driver, care_server.token(hospital), "H-JC-GEN")
     assert "병원 코드가 이 토큰의 병원과 맞지 않습니다" in visible(driver, "login-error").text
     assert stored_token(driver) is None
 
@@ -372,7 +380,7 @@ def test_list_page_shows_statuses_escaped_and_screenshots(
         ).one()
         set_status(session, referral, "rejected", "관할 지역 밖 주소 (천안시)")
 
-    login(driver, hospital_token(hospital), hospital)
+    login(driver, care_server.token(hospital), hospital)
     wait(driver).until(
         lambda d: len(d.find_elements(By.CSS_SELECTOR, "#referrals tbody tr")) == len(numbers)
     )

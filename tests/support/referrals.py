@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, select, text
 
+from care_models.config import Settings, load_settings
 from care_models.privacy import Vault
 from care_models.referrals.intake import TABLES_WRITTEN, IntakeSummary
 from care_models.synthetic import referrals as sr
@@ -43,6 +45,13 @@ def resource(bundle: dict[str, Any], resource_type: str) -> dict[str, Any]:
     return next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type
     )
+
+
+def api_settings(**overrides: str) -> Settings:
+    """Settings for a care API under test: the test's environment (its own CARE_VAR_DIR,
+    so its own rate-limit counts and development tokens), with ``overrides``."""
+    environ = {k: v for k, v in os.environ.items() if k.startswith("CARE_")}
+    return load_settings({**environ, **overrides})
 
 
 def headers(hospital_code: str) -> dict[str, str]:

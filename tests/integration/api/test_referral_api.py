@@ -14,18 +14,25 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from care_api.app import create_app
-from care_models.config import load_settings
 from care_models.privacy import Vault
 from care_models.schema import AuditLog, Referral, ReferralStatusEvent
 from care_models.synthetic import referrals as sr
-from tests.support.referrals import bundle_bytes, headers, resource, row_counts, serve, specs
+from tests.support.referrals import (
+    api_settings,
+    bundle_bytes,
+    headers,
+    resource,
+    row_counts,
+    serve,
+    specs,
+)
 
 WRITTEN = ("referrals", "referral_status_events", "clients", "cases")
 
 
 @pytest.fixture
 def api(county_engine: Engine, vault: Vault) -> Iterator[TestClient]:
-    settings = load_settings({"CARE_API_MAX_BODY_BYTES": "65536"})
+    settings = api_settings(CARE_API_MAX_BODY_BYTES="65536")
     with TestClient(create_app(settings=settings, engine=county_engine, vault=vault)) as client:
         yield client
 
@@ -231,7 +238,7 @@ def test_task_search_by_identifier_and_last_updated(api: TestClient) -> None:
 
 
 def test_rate_limit_per_hospital(county_engine: Engine, vault: Vault) -> None:
-    settings = load_settings({"CARE_API_RATE_PER_MINUTE": "3"})
+    settings = api_settings(CARE_API_RATE_PER_MINUTE="3")
     with TestClient(create_app(settings=settings, engine=county_engine, vault=vault)) as api:
         codes = [api.get("/fhir/Task", headers=headers("H-JC-GEN")).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -244,7 +251,7 @@ def test_fifty_concurrent_identical_submissions_create_one_referral(
     spec = specs(1)[0]
     body = bundle_bytes(spec)
     app = create_app(
-        settings=load_settings({"CARE_API_RATE_PER_MINUTE": "6000"}),
+        settings=api_settings(CARE_API_RATE_PER_MINUTE="6000"),
         engine=county_engine,
         vault=vault,
     )

@@ -117,6 +117,7 @@ def test_check_names_every_missing_prerequisite_at_once(isolated_var_dir: Path) 
     assert [line.split(":")[0:2] for line in lines] == [
         ["error", " CARE_ENCRYPTION_KEYS"],
         ["error", " CARE_MATCH_KEY"],
+        ["error", " CARE_TOKEN_KEY"],
         ["error", " CARE_DATABASE_URL"],
         ["error", " CARE_OUTPUT_DIR"],
     ], result.stderr

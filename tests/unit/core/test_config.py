@@ -29,9 +29,14 @@ def test_other_environment_variables_are_ignored() -> None:
     assert load_settings({"HOME": "/root", "AIRFLOW_HOME": "/x"}).mode == "development"
 
 
-@pytest.mark.parametrize("missing", ["CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY"])
+@pytest.mark.parametrize("missing", ["CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY", "CARE_TOKEN_KEY"])
 def test_production_refuses_to_start_without_each_key(missing: str) -> None:
-    environ = {"CARE_MODE": "production", "CARE_ENCRYPTION_KEYS": "k", "CARE_MATCH_KEY": "m"}
+    environ = {
+        "CARE_MODE": "production",
+        "CARE_ENCRYPTION_KEYS": "k",
+        "CARE_MATCH_KEY": "m",
+        "CARE_TOKEN_KEY": "t",
+    }
     del environ[missing]
     with pytest.raises(MissingKeyError) as caught:
         load_settings(environ)
@@ -45,6 +50,9 @@ def test_production_refuses_to_start_without_each_key(missing: str) -> None:
         ("CARE_SYNTHETIC_CLIENTS", "many", "whole number"),
         ("CARE_SYNTHETIC_CLIENTS", "0", "at least 1"),
         ("CARE_SQLITE_BUSY_TIMEOUT_MS", "-5", "at least 0"),
+        ("CARE_TOKEN_LIFETIME_DAYS", "4000", "at most 3650"),
+        ("CARE_API_BYTES_PER_MINUTE", "2048", "at least CARE_API_MAX_BODY_BYTES"),
+        ("CARE_RATE_LIMIT_STORAGE", "memcached://127.0.0.1", "redis:// or rediss://"),
     ],
 )
 def test_malformed_values_name_the_setting_and_rule(name: str, value: str, rule: str) -> None:

@@ -92,9 +92,50 @@ def test_production_never_generates_a_key(isolated_var_dir: Path) -> None:
             "CARE_MODE": "production",
             "CARE_ENCRYPTION_KEYS": generate_key(),
             "CARE_MATCH_KEY": generate_key(),
+            "CARE_TOKEN_KEY": generate_key(),
         }
     )
     object.__setattr__(settings, "match_key", None)
     with pytest.raises(MissingKeyError):
         Vault.from_settings(settings)
     assert not (isolated_var_dir / "dev-keys.env").exists()
+
+
+def test_tokens_are_hashed_with_their_own_key_not_the_match_key() -> None:
+    encryption, match = generate_key(), generate_key()
+    one = Vault.from_keys([encryption], match, generate_key())
+    other = Vault.from_keys([encryption], match, generate_key())
+    assert one.token_hash("a-token") != other.token_hash("a-token")  # the token key decides
+    same_token_key = Vault.from_keys([generate_key()], generate_key(), generate_key())
+    assert same_token_key.token_hash("a-token") != one.token_hash("a-token")
+    with pytest.raises(MissingKeyError) as caught:
+        Vault.from_keys([encryption], match).token_hash("a-token")
+    assert caught.value.setting == "CARE_TOKEN_KEY"
+
+
+def test_production_without_the_token_key_is_a_missing_key(isolated_var_dir: Path) -> None:
+    settings = load_settings(
+        {
+            "CARE_VAR_DIR": str(isolated_var_dir),
+            "CARE_MODE": "production",
+            "CARE_ENCRYPTION_KEYS": generate_key(),
+            "CARE_MATCH_KEY": generate_key(),
+            "CARE_TOKEN_KEY": generate_key(),
+        }
+    )
+    object.__setattr__(settings, "token_key", None)
+    with pytest.raises(MissingKeyError) as caught:
+        Vault.from_settings(settings)
+    assert caught.value.setting == "CARE_TOKEN_KEY"
+    assert not (isolated_var_dir / "dev-keys.env").exists()
+
+
+def test_development_adds_a_token_key_to_an_older_key_file(isolated_var_dir: Path) -> None:
+    keys_file = isolated_var_dir / "dev-keys.env"
+    encryption, match = generate_key(), generate_key()
+    keys_file.write_text(f"CARE_ENCRYPTION_KEYS={encryption}\nCARE_MATCH_KEY={match}\n")
+    vault = Vault.from_settings(load_settings({"CARE_VAR_DIR": str(isolated_var_dir)}))
+    assert vault.token_key is not None and vault.token_key != vault.match_key
+    assert "CARE_TOKEN_KEY=" in keys_file.read_text()
+    again = Vault.from_settings(load_settings({"CARE_VAR_DIR": str(isolated_var_dir)}))
+    assert again == vault
