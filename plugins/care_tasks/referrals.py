@@ -1,4 +1,6 @@
-"""Steps of the ``referral_intake`` DAG. Each task returns counts and ids only (XCom-safe).
+"""Steps of the referral DAGs (``referral_pull``, ``referral_intake``, ``hospital_callbacks``).
+
+Each task returns counts and ids only (XCom-safe).
 
 :func:`gate_then_intake` is the gate and intake the DAG runs, as one call: the tests
 and ``bench/intake.py`` call it (or its two halves), never a copy.
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from care_models.db import session_factory
 from care_models.errors import CareError
 from care_models.privacy import Vault
-from care_models.referrals.callbacks import deliver_callbacks
+from care_models.referrals.callbacks import CallbackRules, deliver_callbacks
 from care_models.referrals.intake import (
     IntakeSummary,
     gate_rows,
@@ -193,9 +195,24 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
 
 
 @care_task
-def notify_hospitals() -> dict[str, int]:
+def deliver_hospital_callbacks() -> dict[str, object]:
+    """DAG task of ``hospital_callbacks``: each due Task version to its hospital, once.
+
+    The breaker, attempts and backoff come from the ``CARE_CALLBACK_*`` settings.
+    """
     from care_hooks.callback import HospitalCallbacks
 
-    with care_context() as ctx, closing(HospitalCallbacks()) as send:
-        summary = deliver_callbacks(ctx.factory, send)
-    return {"delivered": summary.delivered, "failed": summary.failed, "skipped": summary.skipped}
+    with care_context() as ctx:
+        settings = ctx.settings
+        rules = CallbackRules(
+            breaker_failures=settings.callback_breaker_failures,
+            max_attempts=settings.callback_max_attempts,
+            backoff=dt.timedelta(minutes=settings.callback_backoff_minutes),
+        )
+        sender = HospitalCallbacks(
+            timeout_seconds=settings.callback_timeout_seconds,
+            connect_seconds=settings.callback_connect_timeout_seconds,
+        )
+        with closing(sender) as send:
+            summary = deliver_callbacks(ctx.factory, send, rules)
+    return summary.as_dict()
