@@ -194,6 +194,18 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
     return result
 
 
+def changed_or_skip(count: object, what: str) -> int:
+    """``count`` when positive; else skip the task, so that its Asset event is not emitted.
+
+    A skipped task emits no Asset event: the DAG downstream does not run for nothing.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if not isinstance(count, int) or count <= 0:
+        raise AirflowSkipException(f"no {what}")
+    return count
+
+
 @care_task
 def deliver_hospital_callbacks() -> dict[str, object]:
     """DAG task of ``hospital_callbacks``: each due Task version to its hospital, once.
