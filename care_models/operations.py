@@ -15,6 +15,13 @@ from sqlalchemy.orm import Session
 from care_models.schema import OperationalAlert
 
 DETAIL_LENGTH = 200
+RETRY_HELD = """airflow dags trigger referral_intake -c '{"retry_held": true}'"""
+# What the team does about each kind (printed by ``python -m care_models summary``).
+REMEDIES = {
+    "no_first_visit_capacity": f"free a coordinator (leave, visits per day), then {RETRY_HELD}",
+    "intake_fault": f"read the task log for the referral id, fix the fault, then {RETRY_HELD}",
+    "callback_dead_letter": "tell the hospital another way; it can read the Task from the API",
+}
 
 
 def _now() -> dt.datetime:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from care_models import cli
 from care_models.db import session_factory
 from care_models.privacy import Vault
 from care_models.referrals.intake import (
@@ -56,7 +58,11 @@ def _everyone_on_leave(engine: Engine, first: dt.date, last: dt.date) -> None:
 
 
 def test_no_capacity_for_a_first_visit_holds_that_referral_and_the_others_go_on(
-    county_engine: Engine, vault: Vault
+    county_engine: Engine,
+    vault: Vault,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     today = seoul_today()
     first, second = specs(4, seed=11)[2:]
@@ -87,6 +93,12 @@ def test_no_capacity_for_a_first_visit_holds_that_referral_and_the_others_go_on(
             .order_by(ReferralStatusEvent.version)
         ).all()
     assert versions == ["received", "on-hold"]
+    # The team sees it, with what to do, in the summary.
+    monkeypatch.setenv("CARE_DATABASE_URL", database_url)
+    assert cli.main(["summary"]) == 0
+    shown = capsys.readouterr().out
+    assert "referral_intake" in shown and "no_first_visit_capacity" in shown
+    assert '"retry_held": true' in shown
 
     # Nothing changes until someone asks for a retry, then the held referral goes through.
     assert intake(county_engine, vault).outcomes == []
