@@ -194,6 +194,7 @@ def run_pending_intake(gated: dict[str, object]) -> dict[str, object]:
     return result
 
 
+@care_task
 def changed_or_skip(count: object, what: str) -> int:
     """``count`` when positive; else skip the task, so that its Asset event is not emitted.
 

@@ -169,7 +169,8 @@ def test_the_same_person_twice_from_one_hospital_is_still_rejected_by_the_gate(
     assert _referral(county_engine, first.number).status in ("accepted", "on-hold")
     rejected = _referral(county_engine, twin.number)
     assert rejected.status == "rejected"
-    assert "a hospital refers the same person only once in a batch" in (rejected.status_reason or "")
+    rule = "a hospital refers the same person only once in a batch"
+    assert rule in (rejected.status_reason or "")
 
 
 def test_every_read_of_a_raw_bundle_is_audited_without_personal_data(
