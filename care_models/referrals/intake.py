@@ -172,6 +172,14 @@ class GateInput:
     reviews: dict[int, int] = field(default_factory=dict)
 
 
+def audit_gate_reads(factory: sessionmaker[Session], referral_ids: Sequence[int]) -> None:
+    """The gate's audit rows, committed before it reads: one short write transaction,
+    so that the reads of a large batch hold no write lock (SQLite has one for all)."""
+    with factory() as session, session.begin():
+        for referral_id in referral_ids:
+            audit_bundle_read(session, referral_id, GATE_PURPOSE)
+
+
 def describe_fault(error: BaseException) -> str:
     """What the team is told of an unexpected error: a care error's own message (which
     never holds a value), else only its type (another library's message might)."""
@@ -183,7 +191,7 @@ def describe_fault(error: BaseException) -> str:
 def gate_rows(
     session: Session, vault: Vault, referral_ids: Sequence[int], today: dt.date
 ) -> GateInput:
-    """Non-personal rows for the intake gate; each read audited; faults kept per referral.
+    """Non-personal rows for the intake gate (reads audited first: :func:`audit_gate_reads`).
 
     The same person twice in a batch: from the same hospital, the later referral
     carries ``duplicate_of`` and the gate rejects it (the hospital sent it twice);
@@ -196,7 +204,6 @@ def gate_rows(
     for referral_id in referral_ids:
         referral = session.get(Referral, referral_id)
         assert referral is not None
-        audit_bundle_read(session, referral_id, GATE_PURPOSE)
         try:
             record = parse_stored(vault, referral, systems[referral.hospital_id], today)
             person_key = vault.name_birth_hash(record.person.name, record.person.birth_date)
@@ -207,7 +214,9 @@ def gate_rows(
             raise
         except Exception as error:  # one unreadable Bundle must not stop the batch
             found.faults[referral_id] = describe_fault(error)
-            log.error("intake gate: referral %s cannot be read: %s", referral_id, type(error))
+            log.error(
+                "intake gate: referral %s cannot be read: %s", referral_id, type(error).__name__
+            )
             continue
         earlier, earlier_hospital = first_of_person.setdefault(
             person_key, (referral_id, referral.hospital_id)

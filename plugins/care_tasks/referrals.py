@@ -24,6 +24,7 @@ from care_models.privacy import Vault
 from care_models.referrals.callbacks import CallbackRules, deliver_callbacks
 from care_models.referrals.intake import (
     IntakeSummary,
+    audit_gate_reads,
     gate_rows,
     held_for_retry,
     pending_referral_ids,
@@ -129,9 +130,11 @@ def gate_referrals(
 
     from gates import run_gate_on_rows
 
-    with factory() as session, session.begin():
+    with factory() as session:
         retried = held_for_retry(session) if retry_held else []
         ids = sorted({*pending_referral_ids(session), *retried})
+    audit_gate_reads(factory, ids)
+    with factory() as session:
         found = gate_rows(session, vault, ids, today)
     rejected = {k: [v] for k, v in found.unparsable.items()}
     if found.rows:
