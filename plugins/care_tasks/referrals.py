@@ -141,7 +141,9 @@ def gate_referrals(
         outcome = run_gate_on_rows(engine, INTAKE_SUITE, pd.DataFrame(found.rows), run_key=run_key)
         for key, rules in outcome.quarantined.items():
             rejected.setdefault(int(key), []).extend(rules)
-    reviews = {k: v for k, v in found.reviews.items() if k not in rejected}
+    # A review needs the earlier referral to stand: when the gate rejected it, the later
+    # one is answered on its own merits.
+    reviews = {k: v for k, v in found.reviews.items() if k not in rejected and v not in rejected}
     return GatedBatch(ids, rejected, found.faults, reviews, retried)
 
 
