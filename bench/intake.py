@@ -240,7 +240,7 @@ def dag_intake(
     engine: Engine, vault: Vault, today: dt.date, timings: dict[str, float], label: str
 ) -> IntakeSummary:
     """What the referral_intake DAG does: care_tasks.referrals' gate, then intake."""
-    from care_tasks.referrals import GatedBatch, gate_referrals, intake_gated
+    from care_tasks.referrals import gate_referrals, intake_gated
 
     factory = session_factory(engine)
     started = time.perf_counter()
@@ -261,7 +261,10 @@ def dag_intake(
     for start in range(0, len(ids), INTAKE_SLICE):
         part_started = time.perf_counter()
         part = intake_gated(
-            factory, vault, GatedBatch(ids[start : start + INTAKE_SLICE], rejected), today
+            factory,
+            vault,
+            dataclasses.replace(gated, referral_ids=ids[start : start + INTAKE_SLICE]),
+            today,
         )
         slice_rates.append(len(part.outcomes) / (time.perf_counter() - part_started))
         summary.outcomes.extend(part.outcomes)

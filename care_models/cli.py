@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from care_models import tokens
 from care_models.config import Settings, load_settings
@@ -149,6 +149,7 @@ def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
         counts = county_counts(session)
         gates = session.execute(load_query("reports/select_latest_gate_results")).all()
         quarantine = session.execute(load_query("reports/count_open_quarantine")).all()
+        alerts = session.execute(load_query("reports/count_open_operational_alerts")).all()
     print(f"care database: {engine.url.render_as_string(hide_password=True)}")
     print("  " + ", ".join(f"{table} {count}" for table, count in counts.items()))
     print("data-quality gates (latest run of each suite):")
@@ -162,8 +163,21 @@ def _summary(settings: Settings | None, _args: argparse.Namespace) -> int:
         print("  (no gate has run yet)")
     for stage, rows in quarantine:
         print(f"  quarantine, stage {stage}: {rows} rows waiting for review")
+    _print_alerts(alerts)
     print(f"output files: {settings.output_dir}")
     return 0
+
+
+def _print_alerts(alerts: Sequence[Any]) -> None:
+    """Open operational alerts, each kind with what to do about it."""
+    from care_models.operations import REMEDIES
+
+    print("operational alerts (open, for the team):")
+    for alert in alerts:
+        print(f"  {alert.workflow:<20} {alert.kind:<26} {alert.alerts:>5}")
+        print(f"    {REMEDIES.get(alert.kind, 'see the workflow log')}")
+    if not alerts:
+        print("  (none)")
 
 
 def _leave(settings: Settings | None, args: argparse.Namespace) -> int:

@@ -162,6 +162,40 @@ class Settings(BaseSettings):
         ge=0,
         le=10080,
     )
+    callback_connect_timeout_seconds: float = _setting(
+        3.0,
+        "`3.0`",
+        "How long a hospital callback waits to connect; a closed or unreachable endpoint "
+        "fails this fast.",
+        gt=0,
+    )
+    callback_timeout_seconds: float = _setting(
+        10.0,
+        "`10.0`",
+        "How long a hospital callback waits for each read or write once connected.",
+        gt=0,
+    )
+    callback_breaker_failures: int = _setting(
+        3,
+        "`3`",
+        "Failures in a row after which a hospital's callbacks are skipped for the rest "
+        "of a `hospital_callbacks` run (its circuit breaker).",
+        ge=1,
+    )
+    callback_max_attempts: int = _setting(
+        8,
+        "`8`",
+        "Attempts (across runs) to deliver one Task version before it is dead-lettered "
+        "and the team is alerted.",
+        ge=1,
+    )
+    callback_backoff_minutes: int = _setting(
+        5,
+        "`5`",
+        "Wait before a failed Task version is tried again, doubled after each failure "
+        "(at most 6 hours).",
+        ge=0,
+    )
     test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",

@@ -9,7 +9,11 @@ from __future__ import annotations
 from airflow.sdk import Asset
 
 REFERRALS_RECEIVED = Asset("care://referrals/received")
-"""A referral was recorded by the care API (push) or pulled; triggers ``referral_intake``."""
+"""A referral was recorded by the care API (push) or by ``referral_pull``; triggers
+``referral_intake`` (and ``hospital_callbacks``, which tells the hospital of version 1)."""
+
+TASK_VERSIONS = Asset("care://referrals/task-versions")
+"""``referral_intake`` answered referrals (new Task versions); triggers ``hospital_callbacks``."""
 
 CASES = Asset("care://cases")
 """Cases opened or changed by ``referral_intake``."""

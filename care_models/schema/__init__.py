@@ -16,7 +16,7 @@ from care_models.schema.base import NAMING_CONVENTION, Base, created_at, one_of
 from care_models.schema.care import CarePlan, PlannedService, UnplannedContact, Visit, VisitPlan
 from care_models.schema.conferences import AgendaItem, Conference, ConferenceParticipant, Decision
 from care_models.schema.county import Client, Organisation, Staff, StaffLeave, Town
-from care_models.schema.operations import AuditLog, GateResult, QuarantinedRow
+from care_models.schema.operations import AuditLog, GateResult, OperationalAlert, QuarantinedRow
 from care_models.schema.pledges import (
     Budget,
     IndicatorActual,
@@ -48,6 +48,7 @@ __all__ = [
     "IndicatorTarget",
     "MatchReview",
     "Need",
+    "OperationalAlert",
     "Organisation",
     "PlannedService",
     "PledgeIndicator",

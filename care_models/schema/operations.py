@@ -59,3 +59,23 @@ class QuarantinedRow(Base):
     rule: Mapped[str] = mapped_column(String(200))
     quarantined_at: Mapped[dt.datetime] = created_at()
     released_at: Mapped[dt.datetime | None]
+
+
+class OperationalAlert(Base):
+    """Something a workflow could not do on its own and the team must see to.
+
+    Written where it happens (a referral held for lack of capacity or a fault, a
+    callback dead-lettered) and shown by ``python -m care_models summary`` until
+    resolved. ``detail`` says the rule, never a personal value.
+    """
+
+    __tablename__ = "operational_alerts"
+    __table_args__ = (UniqueConstraint("kind", "entity", "entity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    raised_at: Mapped[dt.datetime] = created_at()
+    workflow: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(200))
+    resolved_at: Mapped[dt.datetime | None]

@@ -64,6 +64,9 @@ class ReferralStatusEvent(Base):
     changed_at: Mapped[dt.datetime] = created_at()
     callback_delivered_at: Mapped[dt.datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
+    # Backoff between runs, and the dead letter after the last attempt (see callbacks.py).
+    callback_next_at: Mapped[dt.datetime | None]
+    callback_dead_at: Mapped[dt.datetime | None]
 
 
 class MatchReview(Base):

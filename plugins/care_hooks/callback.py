@@ -3,6 +3,10 @@
 Its Airflow Connection ``callback_<hospital code>`` is optional: without one the
 hook POSTs to ``organisations.callback_url`` with no credentials; with one, the
 Connection's host (if any) replaces that URL and its credentials are sent.
+
+One attempt per call, with a short connect timeout: a dead endpoint must cost the run
+little. Retries happen across runs, with backoff, a per-hospital circuit breaker and
+a dead letter (``care_models.referrals.callbacks``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 import httpx
 
 from care_hooks.base import CareHttpHook
-from care_hooks.http import RetryPolicy
+from care_hooks.http import RetryPolicy, make_client
 from care_models.errors import ExternalServiceError
 from care_models.schema import Organisation
 
@@ -30,14 +34,34 @@ class HospitalCallbackHook(CareHttpHook):
     """POST Task resources to one hospital's callback endpoint."""
 
     hook_name = "Hospital callback endpoint"
-    default_policy = RetryPolicy(attempts=3, backoff_seconds=0.5)
+    default_policy = RetryPolicy(attempts=1)
+    default_timeout_seconds = 10.0
+    default_connect_seconds = 3.0
 
-    def __init__(self, hospital_code: str, callback_url: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        hospital_code: str,
+        callback_url: str | None = None,
+        *,
+        connect_seconds: float | None = None,
+        **options: Any,
+    ) -> None:
         """``options``: ``policy`` and ``timeout_seconds`` (see :class:`CareHttpHook`)."""
         super().__init__(connection_id(hospital_code), **options)
         self.hospital_code = hospital_code
         self.callback_url = callback_url
+        self.connect_seconds = connect_seconds or self.default_connect_seconds
         self._client: httpx.Client | None = None
+
+    def get_conn(self) -> httpx.Client:
+        """A client whose connect timeout is short: a closed or unreachable port fails fast."""
+        headers, auth = self.credentials()
+        return make_client(
+            timeout_seconds=self.timeout_seconds,
+            connect_seconds=self.connect_seconds,
+            headers=headers,
+            auth=auth,
+        )
 
     def url(self) -> str | None:
         return self.base_url() or self.callback_url
@@ -74,14 +98,28 @@ class HospitalCallbacks:
     Close it when done (``contextlib.closing``): that closes the hooks' clients.
     """
 
-    def __init__(self, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        *,
+        timeout_seconds: float | None = None,
+        connect_seconds: float | None = None,
+    ) -> None:
         self.policy = policy
+        self.timeout_seconds = timeout_seconds
+        self.connect_seconds = connect_seconds
         self._hooks: dict[str, HospitalCallbackHook] = {}
 
     def __call__(self, hospital: Organisation, body: dict[str, object]) -> bool:
         hook = self._hooks.get(hospital.code)
         if hook is None:
-            hook = HospitalCallbackHook(hospital.code, hospital.callback_url, policy=self.policy)
+            hook = HospitalCallbackHook(
+                hospital.code,
+                hospital.callback_url,
+                policy=self.policy,
+                timeout_seconds=self.timeout_seconds,
+                connect_seconds=self.connect_seconds,
+            )
             self._hooks[hospital.code] = hook
         return hook.post_task(body)
 

@@ -55,6 +55,16 @@ def inspect(path: Path) -> dict[str, object]:
                 "retries": sorted({t.retries for t in d.tasks}),
                 "timetable": type(d.timetable).__name__,
                 "task_count": len(d.tasks),
+                "task_ids": sorted(t.task_id for t in d.tasks),
+                "max_active_runs": d.max_active_runs,
+                "execution_timeouts": {
+                    t.task_id: t.execution_timeout.total_seconds()
+                    for t in d.tasks
+                    if t.execution_timeout is not None
+                },
+                "outlets": sorted(
+                    {getattr(o, "uri", str(o)) for t in d.tasks for o in (t.outlets or [])}
+                ),
             }
             for d in dags
         ],

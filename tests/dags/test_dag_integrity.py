@@ -106,6 +106,33 @@ def test_every_dag_has_owner_tags_retries_catchup_off_and_docs(
         assert dag["catchup"] is False, f"{name}: catchup"
         assert dag["doc_md"], f"{name}: doc_md"
         assert min(dag["retries"]) >= 2, f"{name}: retries {dag['retries']}"  # type: ignore[call-overload]
+        assert dag["max_active_runs"] == 1, f"{name}: max_active_runs"
+
+
+def _dag(parsed: dict[str, dict[str, object]], dag_id: str) -> dict[str, object]:
+    found = [d for d in _dags(parsed) if d["dag_id"] == dag_id]
+    assert found, f"no DAG {dag_id}"
+    return found[0]
+
+
+def test_push_intake_does_not_wait_for_pulls_nor_for_callbacks(
+    parsed: dict[str, dict[str, object]],
+) -> None:
+    """A slow or failing pull, or a dead callback endpoint, cannot hold up pushed referrals."""
+    intake = _dag(parsed, "referral_intake")
+    assert not [t for t in intake["task_ids"] if "pull" in t or "notify" in t]  # type: ignore[attr-defined]
+    pull = _dag(parsed, "referral_pull")
+    assert "care://referrals/received" in pull["outlets"]  # type: ignore[operator]
+    assert "care://referrals/task-versions" in intake["outlets"]  # type: ignore[operator]
+
+
+def test_callbacks_run_in_their_own_workflow_under_a_timeout(
+    parsed: dict[str, dict[str, object]],
+) -> None:
+    callbacks = _dag(parsed, "hospital_callbacks")
+    timeouts: dict[str, float] = callbacks["execution_timeouts"]  # type: ignore[assignment]
+    assert set(timeouts) == set(callbacks["task_ids"])  # type: ignore[call-overload]
+    assert all(0 < seconds <= 15 * 60 for seconds in timeouts.values())
 
 
 def test_dag_ids_are_unique_and_all_run_by_the_demo(parsed: dict[str, dict[str, object]]) -> None:

@@ -1,26 +1,57 @@
-"""A real Airflow run of referral_intake: pushed and pulled referrals answered, rerun idle."""
+"""Real Airflow runs of the referral workflows: pull, intake, callbacks.
+
+The pull has a workflow of its own (referral_pull) and intake runs without it; a
+referral that cannot be read is held and the run still succeeds; callbacks reach a
+live hospital while another's endpoint is a closed port. (That a rerun of intake
+changes nothing is tested on the domain, in tests/integration/referrals/.)
+"""
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from care_models.db import make_engine, session_factory
 from care_models.privacy import Vault
+from care_models.referrals.intake import ON_HOLD_FAULT
 from care_models.referrals.store import submit_referral
-from care_models.schema import Organisation, Referral, SyncWatermark, Visit
+from care_models.schema import (
+    OperationalAlert,
+    Organisation,
+    Referral,
+    ReferralStatusEvent,
+    SyncWatermark,
+    Visit,
+)
 from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.support.referrals import INTAKE_TABLES, bundle_bytes, row_counts, specs
+from tests.support.referrals import bundle_bytes, specs
 
-COUNTED = INTAKE_TABLES
+PUSHED = specs(6, seed=5)
+UNREADABLE, LIVE, DEAD = PUSHED[0], PUSHED[1], PUSHED[2]
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[dict[str, Any]] = []  # noqa: RUF012
+
+    def do_POST(self) -> None:
+        type(self).received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -32,43 +63,93 @@ def home_with_referrals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     vault = Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
     with factory() as session:
         hospitals = {o.code: o for o in session.scalars(select(Organisation))}
-    for spec in specs(6, seed=5):
+    for spec in PUSHED:
         submit_referral(
             factory, vault, hospitals[spec.hospital_code], bundle_bytes(spec), today=seoul_today()
+        )
+    with factory() as session, session.begin():  # as with a lost key: it does not open
+        session.execute(
+            update(Referral)
+            .where(Referral.identifier_value == UNREADABLE.number)
+            .values(raw_payload_enc=vault.encrypt("{}", "clients.name_enc"))
         )
     engine.dispose()
     yield home, care_url
 
 
-def test_referral_intake_answers_pushed_and_pulled_referrals(
+def _succeeded(result: Any) -> str:
+    output = str(result.stdout + result.stderr)
+    assert result.returncode == 0 and "state=success" in output, output[-4000:]
+    return output
+
+
+def test_referral_workflows_pull_answer_and_tell_the_hospitals(
     home_with_referrals: tuple[Path, str],
 ) -> None:
     home, care_url = home_with_referrals
+    engine = make_engine(care_url)
     pulled = synthetic_referral_bundles(2, today=seoul_today())
     with FhirServerSimulator(pulled) as server:
         connection = json.dumps({"conn_type": "http", "host": server.base_url})
-        result = dags_test(home, care_url, "referral_intake", AIRFLOW_CONN_FHIR_H_CJ_UNI=connection)
-        output = result.stdout + result.stderr
-        assert result.returncode == 0 and "state=success" in output, output[-4000:]
-        engine = make_engine(care_url)
-        with Session(engine) as session:
-            referrals = session.scalars(select(Referral)).all()
-            assert len(referrals) == 8
-            assert sum(r.source == "pull" for r in referrals) == 2
-            assert all(r.status in ("accepted", "on-hold", "rejected") for r in referrals)
-            accepted = [r for r in referrals if r.status == "accepted"]
-            visits = session.scalars(
-                select(Visit).where(Visit.service_type == "first_assessment")
-            ).all()
-            assert len(visits) == len(accepted) >= 6
-            assert session.scalar(select(SyncWatermark.watermark)) is not None
-        before = row_counts(engine, COUNTED)
-        again = dags_test(home, care_url, "referral_intake", AIRFLOW_CONN_FHIR_H_CJ_UNI=connection)
-        assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
-        after = row_counts(engine, COUNTED)
-        engine.dispose()
-    assert {k: v for k, v in after.items() if k != "gate_results"} == {
-        k: v for k, v in before.items() if k != "gate_results"
+        output = _succeeded(
+            dags_test(home, care_url, "referral_pull", AIRFLOW_CONN_FHIR_H_CJ_UNI=connection)
+        )
+    with Session(engine) as session:
+        referrals = session.scalars(select(Referral)).all()
+        assert sum(r.source == "pull" for r in referrals) == 2
+        assert {r.status for r in referrals} == {"received"}  # the pull answers nothing
+        assert session.scalar(select(SyncWatermark.watermark)) is not None
+
+    # Intake has no pull: it runs with no FHIR Connection at all; the unreadable referral
+    # is held for the team and the run succeeds.
+    output += _succeeded(dags_test(home, care_url, "referral_intake"))
+    with Session(engine) as session:
+        referrals = session.scalars(select(Referral)).all()
+        assert len(referrals) == 8
+        held = next(r for r in referrals if r.identifier_value == UNREADABLE.number)
+        assert (held.status, held.status_reason) == ("on-hold", ON_HOLD_FAULT)
+        others = [r for r in referrals if r.id != held.id]
+        assert all(r.status in ("accepted", "on-hold", "rejected") for r in others)
+        accepted = [r for r in referrals if r.status == "accepted"]
+        visits = session.scalars(select(Visit).where(Visit.service_type == "first_assessment"))
+        assert len(visits.all()) == len(accepted) >= 5
+        assert session.scalars(select(OperationalAlert.kind)).all() == ["intake_fault"]
+
+    _Receiver.received = []
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        closed_port = probe.getsockname()[1]
+    urls = {
+        LIVE.hospital_code: f"http://127.0.0.1:{receiver.server_address[1]}/tasks",
+        DEAD.hospital_code: f"http://127.0.0.1:{closed_port}/tasks",
     }
-    for spec in specs(6, seed=5):
+    with Session(engine) as session, session.begin():
+        for code, url in urls.items():
+            session.execute(
+                update(Organisation).where(Organisation.code == code).values(callback_url=url)
+            )
+    try:
+        output += _succeeded(dags_test(home, care_url, "hospital_callbacks"))
+    finally:
+        receiver.shutdown()
+    with Session(engine) as session:
+        events = session.execute(
+            select(Organisation.code, ReferralStatusEvent)
+            .join(Referral, Referral.id == ReferralStatusEvent.referral_id)
+            .join(Organisation, Organisation.id == Referral.hospital_id)
+            .where(Organisation.code.in_(list(urls)))
+        ).all()
+    live = [e for code, e in events if code == LIVE.hospital_code]
+    dead = [e for code, e in events if code == DEAD.hospital_code]
+    assert len(_Receiver.received) == len(live) >= 2
+    assert all(e.callback_delivered_at is not None for e in live)
+    # The closed port: its first version tried once and waiting out its backoff; the
+    # later versions of the same Task wait behind it.
+    assert all(e.callback_delivered_at is None for e in dead)
+    first = min(dead, key=lambda e: e.version)
+    assert first.callback_attempts == 1 and first.callback_next_at is not None
+    assert all(e.callback_attempts == 0 for e in dead if e is not first)
+    engine.dispose()
+    for spec in PUSHED:
         assert spec.person.name not in output

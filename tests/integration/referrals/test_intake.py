@@ -136,23 +136,6 @@ def test_a_known_client_is_matched_not_duplicated(county_engine: Engine, vault: 
     assert row_counts(county_engine, ("clients",)) == before
 
 
-def test_the_same_person_twice_in_a_batch_is_rejected_once_by_the_gate(
-    county_engine: Engine, vault: Vault
-) -> None:
-    first, second = specs(2)
-    twin = sr.ReferralSpec(**{**second.__dict__, "person": first.person, "sex": first.sex})
-    submit(
-        county_engine,
-        vault,
-        [(first.hospital_code, bundle_bytes(first)), (twin.hospital_code, bundle_bytes(twin))],
-    )
-    summary = intake(county_engine, vault)
-    statuses = {o.status for o in summary.outcomes}
-    assert statuses == {"accepted", "rejected"} or statuses == {"on-hold", "rejected"}
-    rejected = next(o for o in summary.outcomes if o.status == "rejected")
-    assert "the same person is referred only once in a batch" in (rejected.reason or "")
-
-
 def test_no_personal_value_in_clear_anywhere_after_intake(
     county_engine: Engine, vault: Vault
 ) -> None:
