@@ -10,7 +10,7 @@ import pytest
 from care_hooks.callback import HospitalCallbackHook
 from care_hooks.fhir import FhirServerHook
 from care_hooks.http import RetriesExhausted, RetryPolicy, make_client
-from care_models.errors import ExternalServiceError
+from care_models.errors import ConfigurationError, ExternalServiceError
 
 FAST = RetryPolicy(attempts=3, backoff_seconds=0.001)
 
@@ -81,3 +81,48 @@ def test_callback_hook_works_from_the_callback_url_without_a_connection() -> Non
     assert hook.connection is None and hook.url() == "http://cb.test/tasks"
     assert hook.credentials() == ({}, None)
     assert not FhirServerHook("H-NONE").pulls()
+
+
+def _hook(monkeypatch: pytest.MonkeyPatch, **connection: object) -> FhirServerHook:
+    monkeypatch.setenv("AIRFLOW_CONN_FHIR_H_TEST", json.dumps(connection))
+    return FhirServerHook("H-TEST")
+
+
+def test_a_host_only_connection_is_https_whatever_its_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hook = _hook(monkeypatch, conn_type="http", host="fhir.example.org", port=8443)
+    assert hook.base_url() == "https://fhir.example.org:8443/fhir"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://fhir.example.org/fhir", "http://10.0.0.8/fhir", "ftp://fhir.example.org"]
+)
+def test_plain_http_is_refused_outside_loopback(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    hook = _hook(monkeypatch, conn_type="http", host=url)
+    with pytest.raises(ConfigurationError, match="fhir_h_test"):
+        hook.base_url()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8090/fhir", "http://localhost/fhir"])
+def test_plain_http_is_allowed_on_loopback(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    assert _hook(monkeypatch, conn_type="http", host=url).base_url() == url
+
+
+def test_a_password_without_login_is_a_bearer_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = _hook(monkeypatch, conn_type="fhir", host="fhir.example.org", password="p4ss")
+    with hook.get_conn() as client:
+        assert client.headers["Authorization"] == "Bearer p4ss"
+
+
+def test_a_token_url_over_plain_http_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    hook = _hook(
+        monkeypatch,
+        conn_type="fhir",
+        host="fhir.example.org",
+        login="county",
+        password="secret",
+        extra={"token_url": "http://auth.example.org/token"},
+    )
+    with pytest.raises(ConfigurationError, match="token_url"):
+        hook.get_conn()
