@@ -15,8 +15,9 @@ ServiceRequests, their Patient and Encounter, their Task, and (``:iterate``, fro
 the included Patient) the Conditions, Observations and QuestionnaireResponses about
 the patient. Each matching ServiceRequest is turned back into the transaction Bundle
 a pushing hospital would have sent (the clinical resources of its encounter, or
-without an encounter of its patient; references rewritten to ``urn:uuid:``
-fullUrls) and goes through the same door as a push:
+without an encounter of its patient, and of the Observations only the ADL and
+living-situation ones the referral is read from; references rewritten to
+``urn:uuid:`` fullUrls) and goes through the same door as a push:
 :func:`care_models.referrals.store.submit_referral` (``source="pull"``), so the
 same rules apply and the hospital's referral identifier keeps it idempotent.
 
@@ -61,7 +62,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from care_hooks.fhir_page import get_searchset
 from care_hooks.http import RetryPolicy, make_client
 from care_models.errors import DataError, ExternalServiceError, ValidationError
-from care_models.fhir.bundle import BundleRejected, Issue
+from care_models.fhir.bundle import (
+    ADL_OBSERVATION_CODE,
+    ADL_SYSTEM,
+    LIVING_SITUATION_LOINC,
+    LOINC,
+    BundleRejected,
+    Issue,
+)
 from care_models.privacy import Vault, audit
 from care_models.referrals.store import submit_referral
 from care_models.schema import AuditLog, Organisation, SyncWatermark
@@ -82,6 +90,7 @@ ITERATE_REVINCLUDES = (
 )
 # Resources about the referral's patient or encounter that belong in its Bundle.
 CLINICAL_TYPES = ("Condition", "Observation", "QuestionnaireResponse")
+REFERRAL_OBSERVATIONS = {(ADL_SYSTEM, ADL_OBSERVATION_CODE), (LOINC, LIVING_SITUATION_LOINC)}
 ENTRY_ORDER = (
     "Patient",
     "Encounter",
@@ -290,7 +299,7 @@ def _selection(page: _Page, request_key: str) -> list[str]:
                 *(page.resolve(b.get("reference")) for b in _objects(resource.get("basedOn"))),
             ):
                 added.add(key)
-        elif kind in CLINICAL_TYPES:
+        elif kind in CLINICAL_TYPES and _needed(resource):
             encounter = page.target(resource, "encounter")
             if encounter in encounters or (
                 encounter is None and page.target(resource, "subject") in patients
@@ -299,6 +308,17 @@ def _selection(page: _Page, request_key: str) -> list[str]:
     selected |= added
     close_over(added)
     return [k for k in page.keys if k in selected]
+
+
+def _needed(resource: Mapping[str, Any]) -> bool:
+    """Whether a clinical resource belongs in a referral: Conditions and questionnaires
+    do; of the patient's Observations (labs, vitals...) only those the referral is
+    read from (ADL difficulties, living situation), so nothing more is stored."""
+    if resource.get("resourceType") != "Observation":
+        return True
+    code = resource.get("code")
+    codings = _objects(code.get("coding")) if isinstance(code, dict) else []
+    return any((c.get("system"), c.get("code")) in REFERRAL_OBSERVATIONS for c in codings)
 
 
 def _objects(value: Any) -> list[dict[str, Any]]:
@@ -322,8 +342,8 @@ def referral_bundles(
 
     The Bundle holds the ServiceRequest and the page's resources it references
     (directly or through the resources it references), the Tasks whose focus is it
-    and the Conditions, Observations and QuestionnaireResponses about its encounter
-    (or, without an encounter, its patient). References between them become
+    and the Conditions, QuestionnaireResponses and ADL or living-situation
+    Observations about its encounter (or, without an encounter, its patient). References between them become
     ``urn:uuid:`` fullUrls (stable: derived from the server's URL of the resource);
     references to resources outside the Bundle become absolute server URLs. Server
     ids are dropped and ``meta.source`` names the server resource.

@@ -506,3 +506,37 @@ def test_a_misconfigured_connection_fails_the_run_after_the_others_are_pulled(
         with pytest.raises(ConfigurationError, match="fhir_h_ca_cen"):
             pull_all(factory, vault, today=TODAY, timeout_seconds=2.0)
     assert len(_stored(factory, hospital)) == 2
+
+
+def test_only_the_observations_a_referral_needs_are_pulled(
+    factory: sessionmaker[Session],
+    vault: Vault,
+    hospital: Organisation,
+    bundles: list[dict[str, Any]],
+) -> None:
+    """The Patient revinclude brings every Observation about the patient; labs stay out."""
+    served = copy.deepcopy(bundles[1])  # the ADL Observation shape
+    patient_url = next(
+        e["fullUrl"] for e in served["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    lab = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7"}]},
+        "subject": {"reference": patient_url},
+        "valueQuantity": {"value": 97, "unit": "mg/dL"},
+    }
+    served["entry"].append(
+        {"fullUrl": "urn:uuid:0d9c2f55-6f4e-4f36-9d1b-1a2b3c4d5e6f", "resource": lab}
+    )
+    with FhirServerSimulator([served]) as server:
+        assert _pull(factory, vault, hospital, server).created == 1
+    (referral,) = _stored(factory, hospital)
+    document = json.loads(raw_bundle(vault, referral))
+    codes = {
+        c["code"]
+        for e in document["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        for c in e["resource"]["code"]["coding"]
+    }
+    assert codes and "2345-7" not in codes
