@@ -343,10 +343,11 @@ def referral_bundles(
     The Bundle holds the ServiceRequest and the page's resources it references
     (directly or through the resources it references), the Tasks whose focus is it
     and the Conditions, QuestionnaireResponses and ADL or living-situation
-    Observations about its encounter (or, without an encounter, its patient). References between them become
-    ``urn:uuid:`` fullUrls (stable: derived from the server's URL of the resource);
-    references to resources outside the Bundle become absolute server URLs. Server
-    ids are dropped and ``meta.source`` names the server resource.
+    Observations about its encounter (or, without an encounter, its patient).
+    References between them become ``urn:uuid:`` fullUrls (stable: derived from the
+    server's URL of the resource); references to resources outside the Bundle become
+    absolute server URLs. Server ids are dropped and ``meta.source`` names the server
+    resource.
     """
     parsed = _Page(page, base_url)
     result = []

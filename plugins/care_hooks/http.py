@@ -21,6 +21,7 @@ any other answer is returned for the hook to judge.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
 import time
 from collections.abc import Callable, Generator, Mapping
@@ -180,8 +181,10 @@ class ClientCredentials(httpx.Auth):
     is kept until ``expires_in`` (minus a margin) and fetched again once on a 401.
     """
 
-    requires_response_body = True
+    # False: the token answer is read here; the pages stay streamed within their bounds.
+    requires_response_body = False
     MARGIN_SECONDS = 30.0
+    MAX_TOKEN_BYTES = 64 * 1024
 
     def __init__(self, token_url: str, client_id: str, secret: str, scope: str | None) -> None:
         self.token_url = token_url
@@ -204,8 +207,13 @@ class ClientCredentials(httpx.Auth):
         what = f"token endpoint {urlsplit(self.token_url).path}"
         if response.status_code != 200:
             raise ExternalServiceError(f"{what} answered HTTP {response.status_code}")
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > self.MAX_TOKEN_BYTES:
+                raise ExternalServiceError(f"{what} answered over {self.MAX_TOKEN_BYTES} bytes")
         try:
-            answer = response.json()
+            answer = json.loads(body)
             token, lifetime = answer["access_token"], float(answer.get("expires_in") or 300)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ExternalServiceError(f"{what} answered no access_token") from None
