@@ -181,7 +181,7 @@ class ClientCredentials(httpx.Auth):
     is kept until ``expires_in`` (minus a margin) and fetched again once on a 401.
     """
 
-    # False: the token answer is read here; the pages stay streamed within their bounds.
+    # False: only the token answer is read here; the pages stay streamed within bounds.
     requires_response_body = False
     MARGIN_SECONDS = 30.0
     MAX_TOKEN_BYTES = 64 * 1024
@@ -207,13 +207,11 @@ class ClientCredentials(httpx.Auth):
         what = f"token endpoint {urlsplit(self.token_url).path}"
         if response.status_code != 200:
             raise ExternalServiceError(f"{what} answered HTTP {response.status_code}")
-        body = b""
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > self.MAX_TOKEN_BYTES:
-                raise ExternalServiceError(f"{what} answered over {self.MAX_TOKEN_BYTES} bytes")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.MAX_TOKEN_BYTES:
+            raise ExternalServiceError(f"{what} answered over {self.MAX_TOKEN_BYTES} bytes")
         try:
-            answer = json.loads(body)
+            answer = json.loads(response.read())  # httpx reads it whole (timeouts bound it)
             token, lifetime = answer["access_token"], float(answer.get("expires_in") or 300)
         except (ValueError, KeyError, TypeError, RecursionError):
             raise ExternalServiceError(f"{what} answered no access_token") from None
