@@ -4,8 +4,10 @@
 hospital's pull raises (its server down, a malformed page, a bug) is logged with the
 hospital code and the error's type, counted in the summary, and the next hospital is
 pulled. Only what would fail every hospital alike stops the run: a PrivacyError (the
-keys) at once, and a ConfigurationError (a Connection that is not https, say) after
-the other hospitals were pulled, so the task fails where the administrator sees it.
+keys) or a lost care database (SQLAlchemy's OperationalError, InterfaceError) at
+once, so that Airflow retries the task, and a ConfigurationError (a Connection that
+is not https, say) after the other hospitals were pulled, so the task fails where
+the administrator sees it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from care_hooks.base import CareHttpHook
@@ -121,8 +124,8 @@ def pull_all(
     for hospital in hospitals:
         try:
             result = _pull_one(factory, vault, hospital, today, options)
-        except PrivacyError:
-            raise
+        except (PrivacyError, OperationalError, InterfaceError):
+            raise  # the keys or the care database itself: every hospital would fail alike
         except ConfigurationError as error:
             misconfigured = misconfigured or error
             summary.failed.append(hospital.code)

@@ -429,7 +429,9 @@ def pull_hospital(
     own_client = client is None
     http = client or make_client(timeout_seconds=timeout_seconds)
     timeout = http.timeout if own_client else httpx.Timeout(timeout_seconds)
-    policy = policy or RetryPolicy(attempts=max_retries + 1, backoff_seconds=backoff_seconds)
+    policy = policy or RetryPolicy(
+        attempts=max_retries + 1, backoff_seconds=backoff_seconds, max_backoff_seconds=5.0
+    )
     params: httpx.QueryParams | None = search_params(before, page_size)
     url: str | None = f"{base}/ServiceRequest"
     seen: Counter[str] = Counter()

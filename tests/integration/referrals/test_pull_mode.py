@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import care_hooks.fhir
@@ -506,6 +507,18 @@ def test_a_misconfigured_connection_fails_the_run_after_the_others_are_pulled(
         with pytest.raises(ConfigurationError, match="fhir_h_ca_cen"):
             pull_all(factory, vault, today=TODAY, timeout_seconds=2.0)
     assert len(_stored(factory, hospital)) == 2
+
+
+def test_a_lost_database_stops_the_run_for_the_retries(
+    factory: sessionmaker[Session], vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionError("server closed the connection"))
+
+    monkeypatch.setattr(care_hooks.fhir, "pull_hospital", lost)
+    _connect(monkeypatch, "H-CJ-UNI", "http://127.0.0.1:9/fhir")
+    with pytest.raises(OperationalError):
+        pull_all(factory, vault, today=TODAY)
 
 
 def test_only_the_observations_a_referral_needs_are_pulled(
