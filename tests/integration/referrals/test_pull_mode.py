@@ -53,6 +53,8 @@ TODAY = dt.date(2025, 3, 14)
 HOSPITAL = "H-CJ-UNI"
 SOURCE = f"fhir:{HOSPITAL}"
 FAST = {"backoff_seconds": 0.01, "timeout_seconds": 2.0}
+# For what does not depend on the database's dialect (HTTP, credentials, parsing).
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +320,7 @@ def _task_versions(factory: sessionmaker[Session]) -> int:
         return session.scalar(select(func.count()).select_from(ReferralStatusEvent)) or 0
 
 
+@SQLITE_ONLY
 def test_the_search_asks_sorted_from_the_watermark_with_the_standard_includes(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -360,6 +363,7 @@ def test_a_failed_middle_page_loses_nothing_and_the_rerun_fetches_each_once(
     assert _task_versions(factory) == versions
 
 
+@SQLITE_ONLY
 def test_a_server_requiring_a_bearer_token_gets_the_connections(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -383,6 +387,7 @@ def test_a_server_requiring_a_bearer_token_gets_the_connections(
         assert result.created == 2
 
 
+@SQLITE_ONLY
 def test_oauth2_client_credentials_from_the_connection(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -435,6 +440,7 @@ MALFORMED_PAGES = {
 }
 
 
+@SQLITE_ONLY
 def test_a_malformed_page_is_a_typed_error_of_that_hospital(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -494,6 +500,7 @@ def _connect(monkeypatch: pytest.MonkeyPatch, code: str, url: str) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_FHIR_" + code.replace("-", "_"), json.dumps(connection))
 
 
+@SQLITE_ONLY
 def test_a_misconfigured_connection_fails_the_run_after_the_others_are_pulled(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -509,6 +516,7 @@ def test_a_misconfigured_connection_fails_the_run_after_the_others_are_pulled(
     assert len(_stored(factory, hospital)) == 2
 
 
+@SQLITE_ONLY
 def test_a_lost_database_stops_the_run_for_the_retries(
     factory: sessionmaker[Session], vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -521,6 +529,7 @@ def test_a_lost_database_stops_the_run_for_the_retries(
         pull_all(factory, vault, today=TODAY)
 
 
+@SQLITE_ONLY
 def test_only_the_observations_a_referral_needs_are_pulled(
     factory: sessionmaker[Session],
     vault: Vault,
