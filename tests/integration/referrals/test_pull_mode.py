@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import care_hooks.fhir
+import care_hooks.fhir_page
 from care_hooks.fhir import pull_all
 from care_hooks.fhir_pull import (
     EPOCH,
@@ -498,6 +499,30 @@ def test_one_hospitals_bad_page_or_bug_stops_no_other_hospital(
 def _connect(monkeypatch: pytest.MonkeyPatch, code: str, url: str) -> None:
     connection = {"conn_type": "fhir", "host": url}
     monkeypatch.setenv("AIRFLOW_CONN_FHIR_" + code.replace("-", "_"), json.dumps(connection))
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(
+    ("bound", "value", "message"),
+    [("MAX_PAGE_BYTES", 1_000, "exceeds 1000 bytes"), ("MAX_REQUEST_SECONDS", -1.0, "took over")],
+)
+def test_a_page_too_large_or_too_slow_is_cut_off(
+    factory: sessionmaker[Session],
+    vault: Vault,
+    hospital: Organisation,
+    bundles: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    bound: str,
+    value: float,
+    message: str,
+) -> None:
+    monkeypatch.setattr(care_hooks.fhir_page, bound, value)
+    with (
+        FhirServerSimulator(bundles[:2]) as server,
+        pytest.raises(ExternalServiceError, match=message),
+    ):
+        _pull(factory, vault, hospital, server, max_retries=0)
+    assert _stored(factory, hospital) == []
 
 
 @SQLITE_ONLY
