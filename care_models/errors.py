@@ -14,7 +14,8 @@ answer and let the rest propagate::
     │   ├── ValidationError         one record breaks one rule (names field and rule)
     │   ├── DuplicateError          a natural key already exists
     │   ├── NotFoundError           a record the input refers to does not exist
-    │   └── CapacityError           nobody can take the work within the rule's window
+    │   ├── CapacityError           nobody can take the work within the rule's window
+    │   └── MalformedResponseError  a remote system's answer breaks its format's structure
     ├── GateFailure                 a data-quality gate rejected a whole batch
     └── TransientError              a fault that may pass: the one retryable branch
         └── ExternalServiceError    a hospital FHIR server or vendor API misbehaved
@@ -97,6 +98,14 @@ class NotFoundError(DataError, LookupError):
 
 class CapacityError(DataError, LookupError):
     """Nobody can take the work within the window a rule allows (names the rule)."""
+
+
+class MalformedResponseError(DataError):
+    """A remote system (a hospital FHIR server) answered a body that breaks its format.
+
+    Not retried: the same page gives the same answer. Names the source, the element
+    and the rule, never a value of the body.
+    """
 
 
 class GateFailure(CareError):

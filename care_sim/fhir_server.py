@@ -4,26 +4,39 @@ Standard library only (``http.server`` in a background thread), on 127.0.0.1. Ea
 referral is a transaction Bundle (as ``care_models.synthetic.referrals.build_bundle``
 makes); the simulator stores its resources under server ids, rewrites the Bundle's
 ``urn:uuid:`` references to relative ``Type/id`` references, and stamps every
-resource with ``meta.versionId`` and a strictly increasing ``meta.lastUpdated``.
+resource with ``meta.versionId`` and a strictly increasing ``meta.lastUpdated``
+(:meth:`FhirServerSimulator.update` stamps a ServiceRequest again, as a hospital
+editing a referral would).
 
 It answers::
 
-    GET {base}/metadata
-    GET {base}/{Type}/{id}
-    GET {base}/ServiceRequest?status=active&_lastUpdated=gt<instant>
-        &_include=ServiceRequest:subject&_include=ServiceRequest:encounter
-        &_revinclude=Task:focus&_count=N
+    GET  {base}/metadata
+    GET  {base}/{Type}/{id}
+    GET  {base}/ServiceRequest?status=active&_lastUpdated=ge<instant>&_sort=_lastUpdated
+         &_include=ServiceRequest:subject&_revinclude:iterate=Condition:subject&_count=N
+    POST /oauth/token            OAuth2 client credentials (when ``clients`` are given)
 
-The search is liberal: whatever ``_include``/``_revinclude`` is asked for, every
-other resource of a matching ServiceRequest's original Bundle is returned as a
-``search.mode: include`` entry. Matches are sorted by lastUpdated ascending and
-paged (keyset paging behind an opaque token in the ``next`` link); the page size
-is ``min(_count, page_size)``.
+The search (:mod:`care_sim.fhir_search`) follows standard FHIR semantics and returns
+only what was asked for: the matching ServiceRequests (``search.mode: match``), then
+the resources each ``_include`` names (``Type:param``: the resources that element of a match refers
+to) and each ``_revinclude`` (the resources of ``Type`` whose element refers to a
+match); the ``:iterate`` forms apply to included resources too, until nothing new
+comes. Supported params are ``subject``, ``patient``, ``encounter``, ``focus`` and
+``for``; an unknown search parameter or include is answered 400 (strict handling),
+never silently ignored. Without ``_sort`` matches come in server id order (not
+time order, as many servers do); ``_sort=_lastUpdated`` (or ``-_lastUpdated``)
+sorts them. Pages are served behind an opaque token in the ``next`` link; the page
+size is ``min(_count, page_size)``.
+
+With ``bearer_token`` set every FHIR request needs ``Authorization: Bearer <token>``
+(401 otherwise); ``clients`` (id to secret) enables the token endpoint, which
+answers that token to a ``client_credentials`` grant (HTTP basic client auth or
+form fields).
 
 :class:`FaultPlan` injects failures by request number (1 = the first request the
 server receives): HTTP 503, a timeout (the server holds the request, then closes
-the connection without answering) and a duplicate page (page k's ``next`` link
-points at page k again, once).
+the connection without answering), a duplicate page (page k's ``next`` link
+points at page k again, once) and raw bodies answered 200 in place of a page.
 
 Command line (serves synthetic referrals of one outside-county hospital)::
 
@@ -36,27 +49,39 @@ import argparse
 import base64
 import copy
 import datetime as dt
+import hmac
 import json
 import logging
-import re
 import signal
 import threading
 from collections import Counter
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from care_models.fhir.capability import capability_statement, searchable
+from care_sim.fhir_search import (
+    REFERENCE_PARAMS,
+    BadRequest,
+    Include,
+    compare,
+    decode_token,
+    encode,
+    format_instant,
+    search_state,
+    stamp,
+    targets,
+)
 
 log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_HOSPITAL = "H-CJ-UNI"
-_FRACTION = re.compile(r"\.(\d+)")
+TOKEN_PATH = "/oauth/token"
 
 
 @dataclass(frozen=True)
@@ -69,39 +94,17 @@ class FaultPlan:
       client's timeout), then hang up without answering.
     - ``duplicate_pages``: the ``next`` link of page k of a search points at page k
       again, once, so the same page is served twice.
+    - ``raw_answers``: answer these requests 200 with these bytes as the body (a
+      malformed page, say).
     """
 
     fail_requests: Collection[int] = ()
     timeout_requests: Collection[int] = ()
     duplicate_pages: Collection[int] = ()
+    raw_answers: Mapping[int, bytes] = field(default_factory=dict)
     always_fail: bool = False
     fail_status: int = 503
     timeout_seconds: float = 2.0
-
-
-def parse_instant(value: str) -> dt.datetime:
-    """A FHIR instant or date (``2025-03-14``, ``...T01:02:03.123Z``) as an aware datetime."""
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def format_instant(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class _Stored:
-    """One referral as the server holds it: its ServiceRequest and the other resources."""
-
-    request_key: str
-    last_updated: dt.datetime
-    resources: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (Type/id, res)
-
-    @property
-    def request(self) -> dict[str, Any]:
-        return dict(self.resources)[self.request_key]
 
 
 def _walk_references(node: Any) -> Iterator[dict[str, Any]]:
@@ -122,10 +125,6 @@ def _outcome(code: str, diagnostics: str) -> dict[str, Any]:
     }
 
 
-class _BadRequest(Exception):
-    pass
-
-
 class FhirServerSimulator:
     """A hospital FHIR R4 server on 127.0.0.1 serving referral ServiceRequests."""
 
@@ -137,17 +136,23 @@ class FhirServerSimulator:
         faults: FaultPlan | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        bearer_token: str | None = None,
+        clients: Mapping[str, str] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
         self.faults = faults or FaultPlan()
         self.host, self.port = host, port
+        self.bearer_token = bearer_token
+        self.clients = dict(clients or {})
         self.requests: Counter[str] = Counter()  # requests received, per URL path
+        self.searches: list[list[tuple[str, str]]] = []  # the query of each first-page search
         self.request_count = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._stored: list[_Stored] = []
+        self._resources: dict[str, dict[str, Any]] = {}  # Type/id -> resource, in id order
+        self._requests: list[str] = []  # the ServiceRequests' keys, in id order
         self._ids: Counter[str] = Counter()
         self._clock = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         self._duplicated: set[int] = set()
@@ -158,16 +163,19 @@ class FhirServerSimulator:
 
     # -- data ------------------------------------------------------------------------
 
+    def _tick(self) -> str:
+        now = dt.datetime.now(dt.UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the instant says
+        self._clock = max(now, self._clock + dt.timedelta(milliseconds=1))
+        return format_instant(self._clock)
+
     def add(self, bundle: dict[str, Any]) -> str:
         """Store one referral Bundle's resources; return the ServiceRequest's ``Type/id``."""
         entries = [e for e in bundle.get("entry") or [] if (e or {}).get("resource")]
         if not any(e["resource"].get("resourceType") == "ServiceRequest" for e in entries):
             raise ValueError("a referral Bundle needs a ServiceRequest")
         with self._lock:
-            now = dt.datetime.now(dt.UTC)
-            now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # what the instant says
-            self._clock = max(now, self._clock + dt.timedelta(milliseconds=1))
-            stamp = format_instant(self._clock)
+            stamp = self._tick()
             keys: dict[str, str] = {}
             resources: list[tuple[str, dict[str, Any]]] = []
             for entry in entries:
@@ -183,30 +191,45 @@ class FhirServerSimulator:
             for _, resource in resources:
                 for ref in _walk_references(resource):
                     ref["reference"] = keys.get(ref["reference"], ref["reference"])
+            self._resources.update(resources)
             request_key = next(k for k, r in resources if r["resourceType"] == "ServiceRequest")
-            self._stored.append(_Stored(request_key, self._clock, resources))
+            self._requests.append(request_key)
             return request_key
+
+    def update(self, request_key: str) -> str:
+        """A new version of a stored ServiceRequest (as a hospital edits it); its stamp."""
+        with self._lock:
+            meta = self._resources[request_key]["meta"]
+            meta["versionId"] = str(int(meta["versionId"]) + 1)
+            meta["lastUpdated"] = self._tick()
+            return str(meta["lastUpdated"])
 
     def service_requests(self) -> list[dict[str, Any]]:
         """Copies of the stored ServiceRequests, by lastUpdated ascending."""
         with self._lock:
-            return [copy.deepcopy(s.request) for s in sorted(self._stored, key=_by_time)]
+            found = [copy.deepcopy(self._resources[k]) for k in self._requests]
+        return sorted(found, key=stamp)
 
     def read(self, key: str) -> dict[str, Any] | None:
         with self._lock:
-            for stored in self._stored:
-                for k, resource in stored.resources:
-                    if k == key:
-                        return copy.deepcopy(resource)
-        return None
+            resource = self._resources.get(key)
+            return copy.deepcopy(resource) if resource is not None else None
 
     # -- lifecycle -------------------------------------------------------------------
 
     @property
-    def base_url(self) -> str:
+    def origin(self) -> str:
         if self._httpd is None:
             raise RuntimeError("the simulator is not running")
-        return f"http://{self.host}:{self._httpd.server_address[1]}/fhir"
+        return f"http://{self.host}:{self._httpd.server_address[1]}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.origin}/fhir"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.origin}{TOKEN_PATH}"
 
     def start(self) -> str:
         if self._httpd is not None:
@@ -220,7 +243,7 @@ class FhirServerSimulator:
             target=self._httpd.serve_forever, name="fhir-simulator", daemon=True
         )
         self._thread.start()
-        log.info("FHIR simulator serving %d referrals at %s", len(self._stored), self.base_url)
+        log.info("FHIR simulator serving %d referrals at %s", len(self._requests), self.base_url)
         return self.base_url
 
     def stop(self) -> None:
@@ -256,6 +279,31 @@ class FhirServerSimulator:
     def _hold(self) -> None:
         self._stopping.wait(self.faults.timeout_seconds)
 
+    def authorized(self, header: str | None) -> bool:
+        """Whether a FHIR request's ``Authorization`` header is good enough."""
+        if self.bearer_token is None:
+            return True
+        scheme, _, token = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self.bearer_token.encode()
+        )
+
+    def grant(self, header: str | None, form: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint: a ``client_credentials`` grant answered with the bearer token."""
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        scheme, _, encoded = (header or "").partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                client_id, _, secret = base64.b64decode(encoded).decode().partition(":")
+            except ValueError:
+                return 401, {"error": "invalid_client"}
+        known = self.clients.get(client_id)
+        if known is None or not hmac.compare_digest(known.encode(), secret.encode()):
+            return 401, {"error": "invalid_client"}
+        if form.get("grant_type") != "client_credentials" or self.bearer_token is None:
+            return 400, {"error": "unsupported_grant_type"}
+        return 200, {"access_token": self.bearer_token, "token_type": "Bearer", "expires_in": 300}
+
     def answer(self, path: str, query: str) -> tuple[int, dict[str, Any]]:
         """The status and JSON body for ``GET path?query`` (no fault applied)."""
         base_path = urlsplit(self.base_url).path
@@ -264,137 +312,116 @@ class FhirServerSimulator:
         relative = path[len(base_path) :].strip("/") if path.startswith(base_path) else None
         if not relative:
             return 404, _outcome("not-found", "unknown path")
-        params = parse_qs(query, keep_blank_values=True)
         parts = relative.split("/")
         try:
             if parts == ["ServiceRequest"]:
-                return 200, self._search(params)
+                return 200, self._search(parse_qsl(query, keep_blank_values=True))
             if len(parts) == 2:
                 resource = self.read(relative)
                 if resource is None:
                     return 404, _outcome("not-found", f"{relative} is not known")
                 return 200, resource
-        except _BadRequest as exc:
+        except BadRequest as exc:
             return 400, _outcome("invalid", str(exc))
         return 404, _outcome("not-supported", "only ServiceRequest search and read are supported")
 
-    def _search(self, params: dict[str, list[str]]) -> dict[str, Any]:
+    def _search(self, query: list[tuple[str, str]]) -> dict[str, Any]:
+        params: dict[str, list[str]] = {}
+        for name, value in query:
+            params.setdefault(name, []).append(value)
         token = (params.get("_page") or [""])[0]
-        if token:
-            state = _decode_token(token)
-        else:
-            try:
-                count = int((params.get("_count") or [str(self.page_size)])[0])
-            except ValueError:
-                raise _BadRequest("_count must be an integer") from None
-            statuses = [s for v in params.get("status") or [] for s in v.split(",") if s]
-            filters = params.get("_lastUpdated") or []
-            for value in filters:
-                _date_filter(value)  # 400 when malformed
-            state = {"status": statuses, "lu": filters, "n": count, "after": None, "p": 1}
+        state = decode_token(token) if token else search_state(params)
+        if not token:
+            with self._lock:
+                self.searches.append(query)
         size = max(1, min(int(state["n"]), self.page_size))
+        offset, page_number = int(state["o"]), int(state["p"])
         with self._lock:
-            matching = [s for s in sorted(self._stored, key=_by_time) if _matches(s, state)]
-            after = parse_instant(state["after"]) if state["after"] else None
-            remaining = [s for s in matching if after is None or s.last_updated > after]
-            page = copy.deepcopy(remaining[:size])
-            page_number = int(state["p"])
+            matching = [k for k in self._ordered(state["sort"]) if self._matches(k, state)]
+            page = matching[offset : offset + size]
+            included = self._included(page, state)
+            entries = [(k, self._resources[k], "match") for k in page]
+            entries += [(k, self._resources[k], "include") for k in included]
+            entries = copy.deepcopy(entries)
             duplicate = (
                 page_number in self.faults.duplicate_pages and page_number not in self._duplicated
             )
             if duplicate:
                 self._duplicated.add(page_number)
         base = self.base_url
-        own_token = _encode_token(state)
         bundle: dict[str, Any] = {
             "resourceType": "Bundle",
             "type": "searchset",
             "total": len(matching),
-            "link": [{"relation": "self", "url": f"{base}/ServiceRequest?_page={own_token}"}],
-            "entry": [],
+            "link": [{"relation": "self", "url": f"{base}/ServiceRequest?_page={encode(state)}"}],
+            "entry": [_entry(base, key, resource, mode) for key, resource, mode in entries],
         }
         if duplicate:
             bundle["link"].append({"relation": "next", "url": bundle["link"][0]["url"]})
-        elif len(remaining) > size:
-            following = {**state, "after": format_instant(page[-1].last_updated)}
-            following["p"] = page_number + 1
-            url = f"{base}/ServiceRequest?_page={_encode_token(following)}"
+        elif len(matching) > offset + size:
+            following = {**state, "o": offset + size, "p": page_number + 1}
+            url = f"{base}/ServiceRequest?_page={encode(following)}"
             bundle["link"].append({"relation": "next", "url": url})
-        seen: set[str] = set()
-        for stored in page:
-            for key, resource in stored.resources:
-                if key != stored.request_key:
-                    continue
-                bundle["entry"].append(_entry(base, key, resource, "match"))
-                seen.add(key)
-        for stored in page:
-            for key, resource in stored.resources:
-                if key not in seen:
-                    seen.add(key)
-                    bundle["entry"].append(_entry(base, key, resource, "include"))
         return bundle
 
+    def _ordered(self, sort: str | None) -> list[str]:
+        if sort is None:  # server id order, whatever the stamps
+            return list(self._requests)
+        ordered = sorted(self._requests, key=lambda k: stamp(self._resources[k]))
+        return ordered[::-1] if sort.startswith("-") else ordered
 
-def _by_time(stored: _Stored) -> dt.datetime:
-    return stored.last_updated
+    def _matches(self, key: str, state: Mapping[str, Any]) -> bool:
+        request = self._resources[key]
+        if state["status"] and request.get("status") not in state["status"]:
+            return False
+        return all(compare(stamp(request), value) for value in state["lu"])
+
+    def _included(self, matches: list[str], state: Mapping[str, Any]) -> list[str]:
+        """The keys the page's ``_include``s and ``_revinclude``s add, in first-found order."""
+        includes = [Include(*i) for i in state["inc"]]
+        revincludes = [Include(*i) for i in state["rev"]]
+        selected: dict[str, None] = dict.fromkeys(matches)
+        frontier, first = list(matches), True
+        while frontier:
+            found: list[str] = []
+            for rule in includes:
+                if first or rule.iterate:
+                    for key in frontier:
+                        if key.startswith(rule.kind + "/"):
+                            found += targets(self._resources[key], rule.element)
+            for rule in revincludes:
+                if first or rule.iterate:
+                    found += self._referring(rule, set(frontier))
+            frontier = [k for k in dict.fromkeys(found) if k in self._resources]
+            frontier = [k for k in frontier if k not in selected]
+            selected.update(dict.fromkeys(frontier))
+            first = False
+        return [k for k in selected if k not in set(matches)]
+
+    def _referring(self, rule: Include, wanted: set[str]) -> Iterable[str]:
+        for key, resource in self._resources.items():
+            if key.startswith(rule.kind + "/") and wanted & set(targets(resource, rule.element)):
+                yield key
 
 
 def _entry(base: str, key: str, resource: dict[str, Any], mode: str) -> dict[str, Any]:
     return {"fullUrl": f"{base}/{key}", "resource": resource, "search": {"mode": mode}}
 
 
-def _date_filter(value: str) -> tuple[str, dt.datetime]:
-    prefix = value[:2] if value[:2] in ("gt", "ge", "lt", "le", "eq", "ne") else "eq"
-    raw = value[2:] if value[:2] == prefix else value
-    try:
-        return prefix, parse_instant(raw)
-    except ValueError:
-        raise _BadRequest(f"_lastUpdated: {value!r} is not a FHIR instant") from None
-
-
-def _matches(stored: _Stored, state: dict[str, Any]) -> bool:
-    if state["status"] and stored.request.get("status") not in state["status"]:
-        return False
-    moment = stored.last_updated
-    for value in state["lu"]:
-        prefix, bound = _date_filter(value)
-        ok = {
-            "gt": moment > bound,
-            "ge": moment >= bound,
-            "lt": moment < bound,
-            "le": moment <= bound,
-            "eq": moment == bound,
-            "ne": moment != bound,
-        }[prefix]
-        if not ok:
-            return False
-    return True
-
-
-def _encode_token(state: dict[str, Any]) -> str:
-    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str) -> dict[str, Any]:
-    try:
-        state = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(state, dict) or not {"status", "lu", "n", "after", "p"} <= set(state):
-            raise ValueError
-        return state
-    except ValueError:
-        raise _BadRequest("_page: unknown or expired page token") from None
-
-
 def _capability_statement() -> dict[str, Any]:
+    params = sorted(REFERENCE_PARAMS)
     return capability_statement(
         [
             searchable(
                 "ServiceRequest",
                 ("status", "token"),
                 ("_lastUpdated", "date"),
-                searchInclude=["ServiceRequest:subject", "ServiceRequest:encounter"],
-                searchRevInclude=["Task:focus"],
+                searchInclude=[f"ServiceRequest:{p}" for p in params],
+                searchRevInclude=[
+                    f"{kind}:{p}"
+                    for kind in ("Task", "Condition", "Observation", "QuestionnaireResponse")
+                    for p in params
+                ],
             )
         ]
     )
@@ -408,23 +435,46 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
         number = self.simulator._count(parts.path)
+        if not self._faulted(number):
+            if not self.simulator.authorized(self.headers.get("Authorization")):
+                self._send(401, _outcome("login", "a valid bearer token is required"))
+                return
+            try:
+                status, body = self.simulator.answer(parts.path, parts.query)
+            except Exception:  # a simulator bug must answer, not hang the client
+                log.exception("FHIR simulator failed on %s", parts.path)
+                status, body = 500, _outcome("exception", "internal error")
+            self._send(status, body)
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        number = self.simulator._count(parts.path)
+        if self._faulted(number):
+            return
+        if parts.path != TOKEN_PATH:
+            self._send(404, _outcome("not-supported", "only the token endpoint takes POST"))
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(min(length, 10_000)).decode("utf-8", "replace")))
+        self._send(*self.simulator.grant(self.headers.get("Authorization"), form))
+
+    def _faulted(self, number: int) -> bool:
+        """Apply the fault planned for request ``number``, if any (True: answered)."""
         faults = self.simulator.faults
         if number in faults.timeout_requests:
             self.simulator._hold()
             self.close_connection = True  # hang up without an answer
-            return
+            return True
         if faults.always_fail or number in faults.fail_requests:
             self._send(faults.fail_status, _outcome("transient", "service unavailable"))
-            return
-        try:
-            status, body = self.simulator.answer(parts.path, parts.query)
-        except Exception:  # a simulator bug must answer, not hang the client
-            log.exception("FHIR simulator failed on %s", parts.path)
-            status, body = 500, _outcome("exception", "internal error")
-        self._send(status, body)
+            return True
+        if number in faults.raw_answers:
+            self._send(200, faults.raw_answers[number])
+            return True
+        return False
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    def _send(self, status: int, body: dict[str, Any] | bytes) -> None:
+        payload = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         try:
             self.send_response(status, HTTPStatus(status).phrase)
             self.send_header("Content-Type", f"{FHIR_JSON}; charset=utf-8")

@@ -2,33 +2,48 @@
 
 For hospitals that run a FHIR server the county polls instead of waiting for a push::
 
-    GET {base}/ServiceRequest?status=active&_lastUpdated=gt{watermark}
+    GET {base}/ServiceRequest?status=active&_lastUpdated=ge{watermark - overlap}
+        &_sort=_lastUpdated
         &_include=ServiceRequest:subject&_include=ServiceRequest:encounter
-        &_revinclude=Task:focus&_count={page_size}
+        &_revinclude=Task:focus
+        &_revinclude:iterate=Condition:subject&_revinclude:iterate=Observation:subject
+        &_revinclude:iterate=QuestionnaireResponse:subject&_count={page_size}
 
-and follows the searchset's ``next`` links. Each matching ServiceRequest is turned
-back into the transaction Bundle a pushing hospital would have sent (its included
-Patient, Encounter, Conditions, ADL and living-situation Observations or
-QuestionnaireResponse and Task, references rewritten to ``urn:uuid:`` fullUrls) and
-goes through the same door as a push: :func:`care_models.referrals.store.submit_referral`
-(``source="pull"``), so the same rules apply and the hospital's referral identifier
-keeps it idempotent.
+and follows the searchset's ``next`` links. These are the standard search
+parameters: a server that answers exactly what was asked for returns the matching
+ServiceRequests, their Patient and Encounter, their Task, and (``:iterate``, from
+the included Patient) the Conditions, Observations and QuestionnaireResponses about
+the patient. Each matching ServiceRequest is turned back into the transaction Bundle
+a pushing hospital would have sent (the clinical resources of its encounter, or
+without an encounter of its patient, and of the Observations only the ADL and
+living-situation ones the referral is read from; references rewritten to
+``urn:uuid:`` fullUrls) and goes through the same door as a push:
+:func:`care_models.referrals.store.submit_referral` (``source="pull"``), so the
+same rules apply and the hospital's referral identifier keeps it idempotent.
 
-The watermark (``sync_watermarks``, source ``fhir:{hospital code}``) is the highest
-``meta.lastUpdated`` of the ServiceRequests whose referrals are committed; it moves
-after each fully processed page, in its own transaction, and never backwards. A
-crash mid-page re-reads that page on the next run; its referrals count as existing.
+The watermark (``sync_watermarks``, source ``fhir:{hospital code}``) is committed
+only after a complete run (every page fetched and every referral on it stored or
+rejected): the highest ``meta.lastUpdated`` of the ServiceRequests the run saw. A
+run that fails on any page leaves it where it was, so the next run reads every page
+again; nothing on a later page can be skipped, whatever order the server answers
+in. The search starts :data:`OVERLAP` before the watermark (``ge``), because a
+server may stamp a resource when its transaction starts and show it only when it
+commits, after a run that read past that stamp. Re-reading is harmless: a referral
+already stored is answered as existing (same Task, no new version), and a rejected
+one is audited once per server version (:func:`record_rejection_once`).
 
 Transient failures (HTTP 5xx and 429, timeouts, connection errors) are retried by the
 shared :class:`care_hooks.http.RetryPolicy`; when retries run out,
-:class:`ExternalServiceError` names the hospital code and the URL path. Logs carry
-counts and identifiers, never personal data.
+:class:`ExternalServiceError` names the hospital code and the URL path. A malformed
+page raises :class:`MalformedResponseError` (see :mod:`care_hooks.fhir_page`). Logs
+carry counts and identifiers, never personal data.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -40,24 +55,42 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from care_hooks.fhir_page import get_searchset
 from care_hooks.http import RetryPolicy, make_client
-from care_models.errors import ExternalServiceError, ValidationError
-from care_models.fhir.bundle import BundleRejected
-from care_models.privacy import Vault
-from care_models.referrals.store import record_rejection, submit_referral
-from care_models.schema import Organisation, SyncWatermark
+from care_models.errors import DataError, ExternalServiceError, ValidationError
+from care_models.fhir.bundle import (
+    ADL_OBSERVATION_CODE,
+    ADL_SYSTEM,
+    LIVING_SITUATION_LOINC,
+    LOINC,
+    BundleRejected,
+    Issue,
+)
+from care_models.privacy import Vault, audit
+from care_models.referrals.store import submit_referral
+from care_models.schema import AuditLog, Organisation, SyncWatermark
 
 log = logging.getLogger(__name__)
 
 EPOCH = "1970-01-01T00:00:00Z"
-FHIR_JSON = "application/fhir+json"
+# How far before the watermark each search starts: longer than a hospital server's
+# transactions take to commit (see the module docstring).
+OVERLAP = dt.timedelta(minutes=5)
 INCLUDES = ("ServiceRequest:subject", "ServiceRequest:encounter")
 REVINCLUDES = ("Task:focus",)
+# From the included Patient: the resources about the patient a referral Bundle carries.
+ITERATE_REVINCLUDES = (
+    "Condition:subject",
+    "Observation:subject",
+    "QuestionnaireResponse:subject",
+)
 # Resources about the referral's patient or encounter that belong in its Bundle.
 CLINICAL_TYPES = ("Condition", "Observation", "QuestionnaireResponse")
+REFERRAL_OBSERVATIONS = {(ADL_SYSTEM, ADL_OBSERVATION_CODE), (LOINC, LIVING_SITUATION_LOINC)}
 ENTRY_ORDER = (
     "Patient",
     "Encounter",
@@ -101,6 +134,29 @@ def parse_instant(value: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+def format_instant(moment: dt.datetime) -> str:
+    """A FHIR instant to the millisecond, rounded down (a ``ge`` bound only widens)."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def search_params(
+    watermark: str, page_size: int, overlap: dt.timedelta = OVERLAP
+) -> httpx.QueryParams:
+    """The first page's query: sorted, from ``overlap`` before the watermark, with includes."""
+    since = EPOCH if watermark == EPOCH else format_instant(parse_instant(watermark) - overlap)
+    return httpx.QueryParams(
+        [
+            ("status", "active"),
+            ("_lastUpdated", f"ge{since}"),
+            ("_sort", "_lastUpdated"),
+            *(("_include", i) for i in INCLUDES),
+            *(("_revinclude", r) for r in REVINCLUDES),
+            *(("_revinclude:iterate", r) for r in ITERATE_REVINCLUDES),
+            ("_count", str(page_size)),
+        ]
+    )
+
+
 # -- watermark -------------------------------------------------------------------------------
 
 
@@ -136,42 +192,6 @@ def advance_watermark(factory: sessionmaker[Session], source: str, value: str) -
 
 
 # -- HTTP ------------------------------------------------------------------------------------
-
-
-def _get(
-    client: httpx.Client,
-    url: str,
-    params: httpx.QueryParams | None,
-    *,
-    hospital_code: str,
-    policy: RetryPolicy,
-    timeout: httpx.Timeout,
-) -> dict[str, Any]:
-    """GET a searchset Bundle through the shared retry policy."""
-    path = urlsplit(url).path or "/"
-    what = f"FHIR server of {hospital_code}: GET {path}"
-    response = policy.send(
-        lambda: client.get(url, params=params, timeout=timeout, headers={"Accept": FHIR_JSON}), what
-    )
-    if response.status_code != 200:
-        raise ExternalServiceError(f"{what} answered HTTP {response.status_code}")
-    return _searchset(response, hospital_code, path)
-
-
-def _searchset(response: httpx.Response, hospital_code: str, path: str) -> dict[str, Any]:
-    try:
-        document = response.json()
-    except ValueError:
-        document = None
-    if (
-        not isinstance(document, dict)
-        or document.get("resourceType") != "Bundle"
-        or document.get("type") != "searchset"
-    ):
-        raise ExternalServiceError(
-            f"FHIR server of {hospital_code}: GET {path} did not answer a searchset Bundle"
-        )
-    return document
 
 
 def _next_link(page: Mapping[str, Any], current: str) -> str | None:
@@ -276,10 +296,10 @@ def _selection(page: _Page, request_key: str) -> list[str]:
         if kind == "Task":
             if request_key in (
                 page.target(resource, "focus"),
-                *(page.resolve(b.get("reference")) for b in resource.get("basedOn") or []),
+                *(page.resolve(b.get("reference")) for b in _objects(resource.get("basedOn"))),
             ):
                 added.add(key)
-        elif kind in CLINICAL_TYPES:
+        elif kind in CLINICAL_TYPES and _needed(resource):
             encounter = page.target(resource, "encounter")
             if encounter in encounters or (
                 encounter is None and page.target(resource, "subject") in patients
@@ -288,6 +308,22 @@ def _selection(page: _Page, request_key: str) -> list[str]:
     selected |= added
     close_over(added)
     return [k for k in page.keys if k in selected]
+
+
+def _needed(resource: Mapping[str, Any]) -> bool:
+    """Whether a clinical resource belongs in a referral: Conditions and questionnaires
+    do; of the patient's Observations (labs, vitals...) only those the referral is
+    read from (ADL difficulties, living situation), so nothing more is stored."""
+    if resource.get("resourceType") != "Observation":
+        return True
+    code = resource.get("code")
+    codings = _objects(code.get("coding")) if isinstance(code, dict) else []
+    return any((c.get("system"), c.get("code")) in REFERRAL_OBSERVATIONS for c in codings)
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects of a list element (a server may put anything there)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _urn(full_url: str) -> str:
@@ -306,11 +342,12 @@ def referral_bundles(
 
     The Bundle holds the ServiceRequest and the page's resources it references
     (directly or through the resources it references), the Tasks whose focus is it
-    and the Conditions, Observations and QuestionnaireResponses about its encounter
-    (or, without an encounter, its patient). References between them become
-    ``urn:uuid:`` fullUrls (stable: derived from the server's URL of the resource);
-    references to resources outside the Bundle become absolute server URLs. Server
-    ids are dropped and ``meta.source`` names the server resource.
+    and the Conditions, QuestionnaireResponses and ADL or living-situation
+    Observations about its encounter (or, without an encounter, its patient).
+    References between them become ``urn:uuid:`` fullUrls (stable: derived from the
+    server's URL of the resource); references to resources outside the Bundle become
+    absolute server URLs. Server ids are dropped and ``meta.source`` names the server
+    resource.
     """
     parsed = _Page(page, base_url)
     result = []
@@ -334,8 +371,8 @@ def referral_bundles(
             if key == request_key and identifier_system:
                 own = [
                     i
-                    for i in resource.get("identifier") or []
-                    if i.get("system") == identifier_system and i.get("value")
+                    for i in _objects(resource.get("identifier"))
+                    if i.get("system") == identifier_system and isinstance(i.get("value"), str)
                 ]
                 if own:
                     request["ifNoneExist"] = f"identifier={identifier_system}|{own[0]['value']}"
@@ -377,12 +414,13 @@ def pull_hospital(
     timeout_seconds: float = 5.0,
     policy: RetryPolicy | None = None,
 ) -> PullResult:
-    """Pull the hospital's new referrals since the watermark; each page commits, then moves it.
+    """Pull the hospital's referrals since the watermark; commit it after the last page.
 
     ``timeout_seconds`` applies to every request, also with a caller's ``client``. A
     ``policy`` replaces the one made of ``max_retries`` and ``backoff_seconds``.
-    Raises ExternalServiceError when the server fails beyond ``max_retries`` retries
-    (pages already processed stay committed, and so does their watermark).
+    Raises ExternalServiceError when the server fails beyond ``max_retries`` retries,
+    MalformedResponseError on a malformed page: referrals of the pages before stay
+    stored, the watermark stays where it was.
     """
     base = base_url.rstrip("/")
     source = watermark_source(hospital)
@@ -391,47 +429,28 @@ def pull_hospital(
     own_client = client is None
     http = client or make_client(timeout_seconds=timeout_seconds)
     timeout = http.timeout if own_client else httpx.Timeout(timeout_seconds)
-    policy = policy or RetryPolicy(attempts=max_retries + 1, backoff_seconds=backoff_seconds)
-    params: httpx.QueryParams | None = httpx.QueryParams(
-        [
-            ("status", "active"),
-            ("_lastUpdated", f"gt{before}"),
-            *(("_include", i) for i in INCLUDES),
-            *(("_revinclude", r) for r in REVINCLUDES),
-            ("_count", str(page_size)),
-        ]
+    policy = policy or RetryPolicy(
+        attempts=max_retries + 1, backoff_seconds=backoff_seconds, max_backoff_seconds=5.0
     )
+    params: httpx.QueryParams | None = search_params(before, page_size)
     url: str | None = f"{base}/ServiceRequest"
     seen: Counter[str] = Counter()
+    newest: tuple[dt.datetime, str] | None = None
     try:
         while url is not None:
-            page = _get(
-                http,
-                url,
-                params,
-                hospital_code=hospital.code,
-                policy=policy,
-                timeout=timeout,
+            page = get_searchset(
+                http, url, params, hospital_code=hospital.code, policy=policy, timeout=timeout
             )
             result.pages += 1
-            _process_page(factory, vault, hospital, page, base, today, result)
-            next_url = _next_link(page, url)
-            if next_url is not None:
-                seen[next_url] += 1
-                if not _same_origin(next_url, base):
-                    raise ExternalServiceError(
-                        f"FHIR server of {hospital.code}: a next link leaves the server "
-                        f"({urlsplit(next_url).hostname})"
-                    )
-                if seen[next_url] > MAX_SAME_PAGE or result.pages >= MAX_PAGES:
-                    raise ExternalServiceError(
-                        f"FHIR server of {hospital.code}: paging of {urlsplit(url).path} "
-                        "does not end"
-                    )
-            url, params = next_url, None
+            newest = _latest(
+                newest, _process_page(factory, vault, hospital, page, base, today, result)
+            )
+            url, params = _following(page, url, base, hospital.code, seen, result.pages), None
     finally:
         if own_client:
             http.close()
+    if newest is not None and parse_instant(before) < newest[0]:
+        result.watermark_after = advance_watermark(factory, source, newest[1])
     log.info(
         "FHIR pull %s: %d pages, %d created, %d existing, %d rejected, watermark %s -> %s",
         hospital.code,
@@ -445,6 +464,33 @@ def pull_hospital(
     return result
 
 
+def _latest(
+    a: tuple[dt.datetime, str] | None, b: tuple[dt.datetime, str] | None
+) -> tuple[dt.datetime, str] | None:
+    if a is None or (b is not None and b[0] > a[0]):
+        return b
+    return a
+
+
+def _following(
+    page: Mapping[str, Any], url: str, base: str, code: str, seen: Counter[str], pages: int
+) -> str | None:
+    """The next page's URL, if any; a link off the server or a paging loop is an error."""
+    next_url = _next_link(page, url)
+    if next_url is None:
+        return None
+    seen[next_url] += 1
+    if not _same_origin(next_url, base):
+        raise ExternalServiceError(
+            f"FHIR server of {code}: a next link leaves the server ({urlsplit(next_url).hostname})"
+        )
+    if seen[next_url] > MAX_SAME_PAGE or pages >= MAX_PAGES:
+        raise ExternalServiceError(
+            f"FHIR server of {code}: paging of {urlsplit(url).path} does not end"
+        )
+    return next_url
+
+
 def _process_page(
     factory: sessionmaker[Session],
     vault: Vault,
@@ -453,26 +499,22 @@ def _process_page(
     base: str,
     today: dt.date,
     result: PullResult,
-) -> None:
-    """Submit each referral of the page, then move the watermark past the page."""
+) -> tuple[dt.datetime, str] | None:
+    """Submit each referral of the page; return the page's newest ServiceRequest stamp."""
     newest: tuple[dt.datetime, str] | None = None
     for request, bundle in referral_bundles(page, base, hospital.identifier_system):
         stamp = _last_updated(request)
         server_id = f"ServiceRequest/{request.get('id')}"
+        payload = bundle_bytes(bundle)
         try:
             submission = submit_referral(
-                factory, vault, hospital, bundle_bytes(bundle), today=today, source="pull"
+                factory, vault, hospital, payload, today=today, source="pull"
             )
         except BundleRejected as exc:
-            record_rejection(factory, hospital.code, exc.issues)
-            result.rejected += 1
-            log.warning(
-                "FHIR pull %s: %s rejected (%d issues: %s)",
-                hospital.code,
-                server_id,
-                len(exc.issues),
-                ", ".join(i.expression for i in exc.issues[:5]),
-            )
+            _rejected(factory, hospital, server_id, payload, exc.issues, result)
+        except DataError as exc:  # another rule of the store: this referral alone
+            issue = Issue("business-rule", "Bundle", type(exc).__name__)
+            _rejected(factory, hospital, server_id, payload, [issue], result)
         else:
             if submission.created:
                 result.created += 1
@@ -487,7 +529,58 @@ def _process_page(
             )
         if stamp is None:
             log.warning("FHIR pull %s: %s has no meta.lastUpdated", hospital.code, server_id)
-        elif newest is None or stamp[0] > newest[0]:
-            newest = stamp
-    if newest is not None and parse_instant(result.watermark_after) < newest[0]:
-        result.watermark_after = advance_watermark(factory, watermark_source(hospital), newest[1])
+        newest = _latest(newest, stamp)
+    return newest
+
+
+def _rejected(
+    factory: sessionmaker[Session],
+    hospital: Organisation,
+    server_id: str,
+    payload: bytes,
+    issues: list[Issue],
+    result: PullResult,
+) -> None:
+    result.rejected += 1
+    first = record_rejection_once(factory, hospital.code, payload, issues)
+    log.warning(
+        "FHIR pull %s: %s rejected%s (%d issues: %s)",
+        hospital.code,
+        server_id,
+        "" if first else " again",
+        len(issues),
+        ", ".join(i.expression for i in issues[:5]),
+    )
+
+
+def record_rejection_once(
+    factory: sessionmaker[Session], actor: str, payload: bytes, issues: list[Issue]
+) -> bool:
+    """Audit a rejected pulled Bundle once per content; False when it already was.
+
+    The overlap window re-reads recent referrals on every run, so the rejection is
+    keyed by the assembled Bundle's hash (``entity_id``): a re-read of the same
+    server version adds no line, a changed version is judged and audited anew. The
+    line holds the rules broken, never a value (as for a pushed Bundle).
+    """
+    key = "sha256:" + hashlib.sha256(payload).hexdigest()[:32]
+    with factory() as session, session.begin():
+        known = session.scalar(
+            select(AuditLog.id).where(
+                AuditLog.entity == "referral_bundle",
+                AuditLog.entity_id == key,
+                AuditLog.actor == actor,
+            )
+        )
+        if known is not None:
+            return False
+        audit(
+            session,
+            actor=actor,
+            action="reject",
+            entity="referral_bundle",
+            entity_id=key,
+            fields=[i.expression for i in issues][:20],
+            purpose=issues[0].diagnostics[:200] if issues else None,
+        )
+    return True

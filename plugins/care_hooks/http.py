@@ -20,14 +20,18 @@ any other answer is returned for the hook to judge.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 import tenacity
 
-from care_models.errors import ExternalServiceError
+from care_models.errors import ConfigurationError, ExternalServiceError
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +141,92 @@ class RetryPolicy:
             raise ExternalServiceError(f"{what}: not a valid URL") from None
         except httpx.HTTPError as error:
             raise ExternalServiceError(f"{what} failed ({type(error).__name__})") from None
+
+
+# -- where requests may go, and with which credentials ---------------------------------------
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` names this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(url: str, setting: str) -> str:
+    """``url`` when it is https, or http to a loopback host; ConfigurationError otherwise.
+
+    Hospital servers and token endpoints carry personal data and credentials, so
+    plain http is only for a server on this machine (the simulator, the tests).
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return url
+    raise ConfigurationError(
+        setting, "must be an https URL (plain http only to a loopback address)"
+    )
+
+
+class ClientCredentials(httpx.Auth):
+    """OAuth2 client credentials (RFC 6749 4.4): a bearer token from ``token_url``.
+
+    The client authenticates with HTTP basic (``client_id``, ``secret``); the token
+    is kept until ``expires_in`` (minus a margin) and fetched again once on a 401.
+    """
+
+    # False: only the token answer is read here; the pages stay streamed within bounds.
+    requires_response_body = False
+    MARGIN_SECONDS = 30.0
+    MAX_TOKEN_BYTES = 64 * 1024
+
+    def __init__(self, token_url: str, client_id: str, secret: str, scope: str | None) -> None:
+        self.token_url = token_url
+        self.client_id, self.secret, self.scope = client_id, secret, scope
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def _token_request(self, request: httpx.Request) -> httpx.Request:
+        form = {"grant_type": "client_credentials", **({"scope": self.scope} if self.scope else {})}
+        token_request = httpx.Request(
+            "POST",
+            self.token_url,
+            data=form,
+            headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+            extensions={"timeout": request.extensions.get("timeout", {})},
+        )
+        return next(httpx.BasicAuth(self.client_id, self.secret).auth_flow(token_request))
+
+    def _keep(self, response: httpx.Response) -> None:
+        what = f"token endpoint {urlsplit(self.token_url).path}"
+        if response.status_code != 200:
+            raise ExternalServiceError(f"{what} answered HTTP {response.status_code}")
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.MAX_TOKEN_BYTES:
+            raise ExternalServiceError(f"{what} answered over {self.MAX_TOKEN_BYTES} bytes")
+        try:
+            answer = json.loads(response.read())  # httpx reads it whole (timeouts bound it)
+            token, lifetime = answer["access_token"], float(answer.get("expires_in") or 300)
+        except (ValueError, KeyError, TypeError, RecursionError):
+            raise ExternalServiceError(f"{what} answered no access_token") from None
+        if not isinstance(token, str) or not token:
+            raise ExternalServiceError(f"{what} answered no access_token")
+        self._token = token
+        self._expires = time.monotonic() + min(max(lifetime - self.MARGIN_SECONDS, 0.0), 86_400)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        fresh = self._token is None or time.monotonic() >= self._expires
+        if fresh:
+            self._keep((yield self._token_request(request)))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401 and not fresh:  # revoked early: one new token
+            self._keep((yield self._token_request(request)))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request

@@ -15,11 +15,10 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from care_models.db import session_factory
-from care_models.errors import CareError
 from care_models.privacy import Vault
 from care_models.referrals.callbacks import CallbackRules, deliver_callbacks
 from care_models.referrals.intake import (
@@ -30,7 +29,6 @@ from care_models.referrals.intake import (
     pending_referral_ids,
     run_intake,
 )
-from care_models.schema import Organisation
 from care_tasks.common import care_context
 from care_tasks.outcomes import care_task
 
@@ -40,35 +38,12 @@ INTAKE_SUITE = "intake.referrals"
 
 @care_task
 def pull_all_hospitals() -> dict[str, int]:
-    from care_hooks.fhir import FhirServerHook
+    """DAG task: :func:`care_hooks.fhir.pull_all`; each hospital's failure stays its own."""
+    from care_hooks.fhir import pull_all
 
-    totals = {"hospitals": 0, "created": 0, "existing": 0, "rejected": 0}
     with care_context() as ctx:
-        with ctx.factory() as session:
-            hospitals = list(
-                session.scalars(
-                    select(Organisation)
-                    .where(Organisation.kind == "hospital")
-                    .order_by(Organisation.code)
-                )
-            )
-        failures = []
-        for hospital in hospitals:
-            hook = FhirServerHook(hospital.code)
-            if not hook.pulls():  # no Connection: the hospital pushes to our API
-                continue
-            try:
-                result = hook.pull(ctx.factory, ctx.vault, hospital, today=ctx.today)
-            except CareError as error:  # one hospital down must not stop the others
-                failures.append(hospital.code)
-                log.error("pull from %s failed: %s", hospital.code, error)
-                continue
-            totals["hospitals"] += 1
-            totals["created"] += result.created
-            totals["existing"] += result.existing
-            totals["rejected"] += result.rejected
-    totals["failed_hospitals"] = len(failures)
-    return totals
+        summary = pull_all(ctx.factory, ctx.vault, today=ctx.today)
+    return summary.as_xcom()
 
 
 def _keyed(value: Mapping[str, Any]) -> dict[int, Any]:
