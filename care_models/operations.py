@@ -21,6 +21,8 @@ REMEDIES = {
     "no_first_visit_capacity": f"free a coordinator (leave, visits per day), then {RETRY_HELD}",
     "intake_fault": f"read the task log for the referral id, fix the fault, then {RETRY_HELD}",
     "callback_dead_letter": "tell the hospital another way; it can read the Task from the API",
+    "pull_failed": "check the hospital's FHIR server and its Connection fhir_<code>; the next "
+    "referral_pull run reads again from the watermark",
 }
 
 

@@ -25,6 +25,7 @@ from care_hooks.base import CareHttpHook
 from care_hooks.fhir_pull import PullResult, pull_hospital
 from care_hooks.http import RetryPolicy
 from care_models.errors import CareError, ConfigurationError, ExternalServiceError, PrivacyError
+from care_models.operations import raise_alert, resolve_alerts
 from care_models.privacy import Vault
 from care_models.schema import Organisation
 
@@ -130,12 +131,15 @@ def pull_all(
             misconfigured = misconfigured or error
             summary.failed.append(hospital.code)
             log.error("pull from %s not configured: %s", hospital.code, error)
+            _record_outcome(factory, hospital.code, error)
             continue
         except Exception as error:  # one hospital must never stop the others
             summary.failed.append(hospital.code)
             _log_failure(hospital.code, error)
+            _record_outcome(factory, hospital.code, error)
             continue
         if result is not None:
+            _record_outcome(factory, hospital.code, None)
             summary.hospitals += 1
             summary.created += result.created
             summary.existing += result.existing
@@ -160,6 +164,25 @@ def _pull_one(
     if not hook.pulls():  # no Connection: the hospital pushes to our API
         return None
     return hook.pull(factory, vault, hospital, today=today)
+
+
+def _record_outcome(factory: sessionmaker[Session], code: str, error: Exception | None) -> None:
+    """A failed pull opens the hospital's ``pull_failed`` alert (the administrators'
+    list, ``care_models summary``); a complete one resolves it. Only care errors' messages
+    are kept: they never hold a personal value; of any other error only its type."""
+    with factory() as session, session.begin():
+        if error is None:
+            resolve_alerts(session, ("pull_failed",), "organisation", code)
+            return
+        detail = str(error) if isinstance(error, CareError) else "unexpected error"
+        raise_alert(
+            session,
+            workflow="referral_pull",
+            kind="pull_failed",
+            entity="organisation",
+            entity_id=code,
+            detail=f"{type(error).__name__}: {detail}",
+        )
 
 
 def _log_failure(code: str, error: Exception) -> None:

@@ -41,6 +41,7 @@ from care_models.privacy import Vault
 from care_models.referrals.store import raw_bundle
 from care_models.schema import (
     AuditLog,
+    OperationalAlert,
     Organisation,
     Referral,
     ReferralStatusEvent,
@@ -494,6 +495,15 @@ def test_one_hospitals_bad_page_or_bug_stops_no_other_hospital(
     assert len(_stored(factory, hospital)) == 3
     assert "pull failed for 3 hospitals: H-CA-CEN, H-ES-GEN, H-JC-GEN" in caplog.text
     assert "홍길동" not in caplog.text
+    with factory() as session:  # the administrators see each failed hospital, no value
+        alerts = session.scalars(select(OperationalAlert).order_by(OperationalAlert.entity_id))
+        opened = [(a.kind, a.entity_id, a.resolved_at, a.detail) for a in alerts]
+    assert [(kind, code) for kind, code, *_ in opened] == [
+        ("pull_failed", "H-CA-CEN"),
+        ("pull_failed", "H-ES-GEN"),
+        ("pull_failed", "H-JC-GEN"),
+    ]
+    assert all(resolved is None and "홍길동" not in detail for *_, resolved, detail in opened)
 
 
 def _connect(monkeypatch: pytest.MonkeyPatch, code: str, url: str) -> None:
