@@ -44,7 +44,14 @@ log = logging.getLogger(__name__)
 
 TOKEN_VERSION = "v1"
 NONCE_BYTES = 12
-PERSONAL_CLIENT_FIELDS = ("name", "rrn", "birth_date", "phone", "address")
+PERSONAL_CLIENT_FIELDS = ("name", "rrn", "birth_date", "phone", "address", "location")
+# Home coordinates: the exact place is encrypted (``clients.location_enc``); the
+# ``latitude``/``longitude`` columns hold it rounded to a 0.001° grid, about 111 m
+# north-south and 89 m east-west at the county's latitude (36.9°N), so a home lies within
+# about 70 m of its grid point. Gates, the team map and routing use the grid: travel
+# times of a rural county do not change at that precision.
+COORDINATE_DECIMALS = 3
+LOCATION_FIELD = "clients.location"
 
 
 def generate_key() -> str:
@@ -260,6 +267,36 @@ def audit(
             purpose=purpose,
         )
     )
+
+
+def coarse(degrees: float) -> float:
+    """A coordinate on the 0.001° grid (see ``COORDINATE_DECIMALS``)."""
+    return round(degrees, COORDINATE_DECIMALS)
+
+
+def location_columns(
+    vault: Vault, latitude: float | None, longitude: float | None
+) -> dict[str, float | str | None]:
+    """The Client columns of a home: the exact place encrypted, the grid copy in clear."""
+    if latitude is None or longitude is None:
+        return {"location_enc": None, "latitude": None, "longitude": None}
+    return {
+        "location_enc": vault.encrypt(f"{latitude!r},{longitude!r}", LOCATION_FIELD),
+        "latitude": coarse(latitude),
+        "longitude": coarse(longitude),
+    }
+
+
+def exact_location(vault: Vault, client: Client) -> tuple[float, float] | None:
+    """The exact home of ``client``, not audited: the domain reads it through :func:`reveal`."""
+    if client.location_enc is None:
+        return None
+    return parse_location(vault.decrypt(client.location_enc, LOCATION_FIELD))
+
+
+def parse_location(text: str) -> tuple[float, float]:
+    latitude, _, longitude = text.partition(",")
+    return float(latitude), float(longitude)
 
 
 @dataclass(frozen=True)

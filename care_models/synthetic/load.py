@@ -12,7 +12,7 @@ import hashlib
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from care_models.privacy import Vault, encrypted_client_columns
+from care_models.privacy import Vault, encrypted_client_columns, location_columns
 from care_models.schema import (
     Base,
     Budget,
@@ -188,8 +188,7 @@ def _load_clients(session: Session, vault: Vault, county: County) -> None:
                 "birth_year": c.person.birth_date.year,
                 "sex": c.sex,
                 "town_id": towns[c.town_code],
-                "latitude": c.latitude,
-                "longitude": c.longitude,
+                **location_columns(vault, c.latitude, c.longitude),
                 "household_type": c.household_type,
                 "risk_tier": c.risk_tier,
                 "ltc_grade": c.ltc_grade,
