@@ -64,8 +64,8 @@ class Purged:
 
 
 def start_of(day: dt.date) -> dt.datetime:
-    """Midnight of ``day`` in Seoul, as the naive UTC the database stores."""
-    return dt.datetime.combine(day, dt.time(0), SEOUL).astimezone(dt.UTC).replace(tzinfo=None)
+    """Midnight of ``day`` in Seoul, in UTC (how the care database stores moments)."""
+    return dt.datetime.combine(day, dt.time(0), SEOUL).astimezone(dt.UTC)
 
 
 def purge_raw_bundles(session: Session, today: dt.date, days: int) -> int:

@@ -25,7 +25,7 @@ def upgrade() -> None:
     with op.batch_alter_table("clients", schema=None) as batch_op:
         batch_op.add_column(sa.Column("location_enc", sa.Text(), nullable=True))
     with op.batch_alter_table("referrals", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("raw_purged_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("raw_purged_at", sa.DateTime(timezone=True), nullable=True))
     _protect_existing_homes()
 
 
