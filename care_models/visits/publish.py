@@ -165,7 +165,7 @@ def _clients(session: Session, ids: Iterable[int]) -> dict[int, Client]:
 
 
 def _places(session: Session, ids: Iterable[int]) -> dict[int, Place]:
-    """Home coordinates by client id; a client without them is placed at their town office."""
+    """Homes (the coarse grid copy) by client id; without one, the client's town office."""
     wanted = sorted(set(ids))
     places: dict[int, Place] = {}
     for start in range(0, len(wanted), 500):
