@@ -1,4 +1,8 @@
-"""A real Airflow run of referral_intake: pushed and pulled referrals answered, rerun idle."""
+"""A real Airflow run of referral_intake: pushed and pulled referrals answered, rerun idle.
+
+One pushed referral carries hostile personal values (a formula for a name and a phone, an
+RRN, an address); after the runs, nothing personal is found in clear anywhere they wrote.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,30 @@ from care_models.db import make_engine, session_factory
 from care_models.privacy import Vault
 from care_models.referrals.store import submit_referral
 from care_models.schema import Organisation, Referral, SyncWatermark, Visit
+from care_models.synthetic.county import build_county
 from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.support.referrals import INTAKE_TABLES, bundle_bytes, row_counts, specs
+from tests.support.leaks import (
+    coordinate_needles,
+    county_needles,
+    exact_coordinates,
+    find_leaks,
+    hostile,
+    hostile_needles,
+    stores,
+)
+from tests.support.referrals import (
+    INTAKE_TABLES,
+    bundle_bytes,
+    dump_database,
+    row_counts,
+    specs,
+)
 
 COUNTED = INTAKE_TABLES
+SUBMITTED = [hostile(specs(6, seed=5)[0]), *specs(6, seed=5)[1:]]
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +53,7 @@ def home_with_referrals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     vault = Vault.from_keys([TEST_KEYS["CARE_ENCRYPTION_KEYS"]], TEST_KEYS["CARE_MATCH_KEY"])
     with factory() as session:
         hospitals = {o.code: o for o in session.scalars(select(Organisation))}
-    for spec in specs(6, seed=5):
+    for spec in SUBMITTED:
         submit_referral(
             factory, vault, hospitals[spec.hospital_code], bundle_bytes(spec), today=seoul_today()
         )
@@ -70,5 +91,17 @@ def test_referral_intake_answers_pushed_and_pulled_referrals(
     assert {k: v for k, v in after.items() if k != "gate_results"} == {
         k: v for k, v in before.items() if k != "gate_results"
     }
-    for spec in specs(6, seed=5):
+    for spec in SUBMITTED:
         assert spec.person.name not in output
+    # the grep: no personal value in clear in the database, XCom, logs or files
+    needles = hostile_needles(SUBMITTED[0]) + county_needles(build_county())
+    for spec in SUBMITTED[1:]:
+        needles += [spec.person.address, *(v for v in (spec.person.phone, spec.person.rrn) if v)]
+    engine = make_engine(care_url)
+    tables = dump_database(engine)
+    engine.dispose()
+    care_db = home / "care.db"
+    coordinates = coordinate_needles(exact_coordinates(build_county()))
+    run_output = output + again.stdout + again.stderr
+    leaks = find_leaks(stores(home, care_db, tables, run_output), needles, coordinates)
+    assert leaks == []
