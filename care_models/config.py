@@ -196,6 +196,27 @@ class Settings(BaseSettings):
         "(at most 6 hours).",
         ge=0,
     )
+    retention_raw_bundle_days: int = _setting(
+        90,
+        "`90`",
+        "Days a referral's raw Bundle (encrypted, RRN included) is kept after the referral "
+        "reached a decided status (accepted, rejected, in progress, completed, cancelled); "
+        "then the daily retention job empties it. The referral's coded rows stay.",
+        ge=1,
+    )
+    retention_published_days: int = _setting(
+        30,
+        "`30`",
+        "Days the published day sheets, calendars and CSVs of a horizon "
+        "(`CARE_OUTPUT_DIR/visits/<Monday>/`) are kept after the horizon ends.",
+        ge=0,
+    )
+    retention_audit_days: int = _setting(
+        730,
+        "`730`",
+        "Days the audit log is kept; at least 730 (two years): a shorter period is refused.",
+        ge=730,
+    )
     test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",

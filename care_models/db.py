@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +19,8 @@ from care_models.config import Settings
 from care_models.errors import ConfigurationError
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+PRIVATE_FILE_MODE = 0o600
+LOCAL_HOSTS = frozenset({"", "localhost"})
 
 
 def parse_database_url(raw: str, setting: str = "CARE_DATABASE_URL") -> URL:
@@ -35,6 +40,46 @@ def parse_database_url(raw: str, setting: str = "CARE_DATABASE_URL") -> URL:
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
     return url
+
+
+def is_local_database(raw: str) -> bool:
+    """Whether the database lives on this machine: SQLite, or a loopback or socket host.
+
+    Development keys sit in a file next to the code; data they protect must not leave
+    the machine, so :meth:`care_models.privacy.Vault.from_settings` refuses them for any
+    other database.
+    """
+    url = parse_database_url(raw)
+    if url.get_backend_name() == "sqlite":
+        return True
+    query_host = url.query.get("host")
+    hosts = [url.host or ""]
+    hosts += list(query_host) if isinstance(query_host, tuple) else [query_host or ""]
+    return all(_local_host(host) for host in hosts)
+
+
+def _local_host(host: str) -> bool:
+    if host in LOCAL_HOSTS or host.startswith("/"):  # a Unix socket directory
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def make_private(path: Path) -> None:
+    """Create ``path`` readable by its owner only (0600), or tighten it if it is looser.
+
+    The care database holds ciphertexts, keyed hashes and audit rows; a key file holds
+    the keys. Neither is for other accounts on the machine, whatever the umask.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077 and path.stat().st_uid == os.getuid():
+            path.chmod(PRIVATE_FILE_MODE)
+    else:
+        os.close(fd)
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
@@ -59,9 +104,11 @@ def make_engine(
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            parent = Path(database).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise ConfigurationError(setting, f"SQLite directory does not exist: {parent}")
+            path = Path(database).expanduser().resolve()
+            if not path.parent.is_dir():
+                raise ConfigurationError(setting, f"SQLite directory does not exist: {path.parent}")
+            # Before SQLite opens it: its -wal and -shm files take the database's mode.
+            make_private(path)
         kwargs["connect_args"] = {"timeout": busy_timeout_ms / 1000}
     else:
         kwargs["pool_pre_ping"] = True

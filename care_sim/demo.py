@@ -18,7 +18,6 @@ Running it again submits the same referral numbers: all are duplicates, nothing 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import os
@@ -36,6 +35,7 @@ from sqlalchemy import func, select
 from care_api.app import create_app
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings
+from care_models.rendering.tables import excel_csv
 from care_models.schema import Referral, Staff, Town, Visit
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import HOSPITALS, County, build_county
@@ -199,17 +199,19 @@ def write_outputs(settings: Settings) -> tuple[Path, list[tuple[str, str, str, i
             .order_by(Visit.visit_date)
         ).all()
     engine.dispose()
-    with (out / "referrals.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["referral", "source", "task_status", "priority", "reason"])
-        writer.writerows(referrals)
+    # Through the shared CSV writer: identifiers and reasons come from hospitals.
+    (out / "referrals.csv").write_bytes(
+        excel_csv(("referral", "source", "task_status", "priority", "reason"), referrals)
+    )
     per_day: Counter[tuple[str, str, str]] = Counter(
         (v.visit_date.isoformat(), v.code, v.name) for v in visits
     )
-    with (out / "first_visits.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["date", "staff", "town_office", "first_visits"])
-        writer.writerows([(*key, n) for key, n in sorted(per_day.items())])
+    (out / "first_visits.csv").write_bytes(
+        excel_csv(
+            ("date", "staff", "town_office", "first_visits"),
+            [(*key, n) for key, n in sorted(per_day.items())],
+        )
+    )
     return out, [(*key, n) for key, n in sorted(per_day.items())]
 
 

@@ -9,6 +9,12 @@ checked against the county suites in `expectations/county.*.json`:
 - **clients**: a known town, home coordinates inside Korea, coded risk tier,
   household type and long-term-care grade, every personal field encrypted.
 
+The same run applies the retention periods (`care_models.retention`): raw
+Bundles emptied `CARE_RETENTION_RAW_BUNDLE_DAYS` after their referral was decided,
+published sheets removed `CARE_RETENTION_PUBLISHED_DAYS` after their horizon, audit
+rows older than `CARE_RETENTION_AUDIT_DAYS` (at least two years) deleted; each purge
+leaves one audit row with counts.
+
 A failing row is quarantined with the rule it broke (see `quarantined_rows`);
 too many failing rows, or a table-level rule, fails the task with one message
 that names the stage, the rules and the counts. Summaries land in `gate_results`
@@ -30,7 +36,7 @@ COUNTY_SUITES = ["county.towns", "county.staff", "county.clients"]
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
-    tags=["data-quality", "county"],
+    tags=["data-quality", "county", "retention"],
     default_args={
         "owner": "integrated-care-team",
         "retries": 2,
@@ -52,7 +58,15 @@ def care_data_quality() -> None:
         print(f"county data quality: {len(results)} suites, {rows} rows, {failed} quarantined")
         return {"suites": len(results), "rows": rows, "quarantined": failed}
 
+    @task
+    def retention() -> dict[str, int]:
+        from care_tasks.common import run_day
+        from care_tasks.retention import purge_expired
+
+        return purge_expired(run_day().isoformat())  # the run's date: re-runs reproduce
+
     report(check_suite.expand(suite=COUNTY_SUITES))  # type: ignore[arg-type]
+    retention()
 
 
 care_data_quality_dag = care_data_quality()

@@ -10,7 +10,8 @@ A gate
   whole batch fails: a table-level rule broke, or more rows failed than the suite's
   ``max_failed_fraction`` tolerates.
 
-Personal columns never enter a gate: a frame carrying one is refused.
+Personal columns never enter a gate: a frame carrying one is refused. Home places
+enter as the coarse copy only (a 0.001° grid, ``care_models.privacy.COORDINATE_DECIMALS``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ PERSONAL_COLUMNS = frozenset(
         "phone_enc",
         "address_enc",
         "birth_date_enc",
+        "location",
+        "location_enc",
     }
 )
 log = logging.getLogger(__name__)

@@ -136,8 +136,11 @@ class Client(Base):
     birth_year: Mapped[int]
     sex: Mapped[str] = mapped_column(String(10))
     town_id: Mapped[int] = mapped_column(ForeignKey("towns.id"))
+    # The home on a 0.001° grid (about 100 m; care_models.privacy.COORDINATE_DECIMALS), for
+    # gates, maps and routing; the exact place only as ciphertext in location_enc.
     latitude: Mapped[float | None]
     longitude: Mapped[float | None]
+    location_enc: Mapped[str | None] = mapped_column(Text)
     household_type: Mapped[str] = mapped_column(String(30))
     risk_tier: Mapped[str] = mapped_column(String(20))
     ltc_grade: Mapped[str] = mapped_column(String(10), default="none")

@@ -34,7 +34,9 @@ class Referral(Base):
     identifier_system: Mapped[str] = mapped_column(String(200))
     identifier_value: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(10), default="push")
+    # Emptied ('') by the retention job (care_models.retention), which sets raw_purged_at.
     raw_payload_enc: Mapped[str] = mapped_column(Text)
+    raw_purged_at: Mapped[dt.datetime | None]
     payload_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = created_at()
     status: Mapped[str] = mapped_column(String(20), default="received")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from care_models.config import Settings, load_settings
 from care_models.errors import ValidationError
-from care_models.privacy import Vault, encrypted_client_columns
+from care_models.privacy import Vault, encrypted_client_columns, location_columns
 from care_models.schema import (
     Base,
     Budget,
@@ -218,8 +218,7 @@ def _load_clients(session: Session, vault: Vault, county: County) -> None:
                 "birth_year": c.person.birth_date.year,
                 "sex": c.sex,
                 "town_id": towns[c.town_code],
-                "latitude": c.latitude,
-                "longitude": c.longitude,
+                **location_columns(vault, c.latitude, c.longitude),
                 "household_type": c.household_type,
                 "risk_tier": c.risk_tier,
                 "ltc_grade": c.ltc_grade,

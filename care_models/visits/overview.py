@@ -1,6 +1,8 @@
 """The team lead's overview of a plan: the week per person and each day's routes as SVG.
 
-Codes only: never a client's name, phone or address.
+Codes only: never a client's name, phone or address. Homes are drawn from the coarse
+copy of their coordinates (a 0.001° grid, ``care_models.privacy.COORDINATE_DECIMALS``),
+never from the exact place.
 """
 
 from __future__ import annotations

@@ -16,9 +16,12 @@ Layout under ``out_dir``::
     visits/<horizon_start>/<staff code>/<staff code>_<horizon_start>_<horizon_end>.csv
 
 Privacy: names, addresses and phones are decrypted only into the coordinator's own
-files, through :func:`care_models.privacy.reveal` (one audit row per client per day
-sheet; the audit rows are added to the caller's session, which commits them). The
-team overview holds codes only. Nothing personal is logged.
+day sheets and CSV, through :func:`care_models.privacy.reveal` (one audit row per
+client per day sheet; the audit rows are added to the caller's session, which commits
+them). The calendar carries codes, times and the town only (a subscription copies it
+to a calendar service); the CSV's cells cannot run as formulas
+(:mod:`care_models.rendering.tables`). The team overview holds codes and coarse
+places only. Nothing personal is logged.
 
 Everything is written into a private staging directory and renamed into place at
 the end, so a failure publishes nothing; publishing the same plan again gives the
@@ -43,6 +46,7 @@ from care_models.privacy import Vault, reveal
 from care_models.rendering.atomic import staged_directory
 from care_models.rendering.fonts import find_korean_font
 from care_models.rendering.ics import SEOUL_ZONE, calendar_bytes, new_calendar
+from care_models.rendering.labels import MODE_LABELS, SERVICE_LABELS
 from care_models.rendering.tables import excel_csv
 from care_models.schema import Client, Staff, Town, Visit
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop
@@ -61,6 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_ACTOR = "home_visit_planning"
 REVEALED_FIELDS = ("name", "address", "phone")
 PRODID = "-//Integrated Community Care//Home visits//KO"
+CALENDAR_DETAILS = "이름·주소·연락처와 메모는 방문 일정표에 있습니다."
 
 CSV_COLUMNS = (
     "date",
@@ -83,40 +88,44 @@ def event_uid(contact_key: str) -> str:
     return f"{contact_key}@home-visits.integrated-care"
 
 
-def render_calendar(staff_code: str, stops: Iterable[SheetStop]) -> bytes:
-    """One VEVENT per stop, Asia/Seoul times with a VTIMEZONE, UIDs from contact keys."""
-    ordered = sorted(stops, key=lambda s: (s.stop.day, s.stop.sequence, s.stop.contact_key))
+def render_calendar(
+    staff_code: str, stops: Iterable[PlannedStop], towns: Mapping[int, str]
+) -> bytes:
+    """One VEVENT per stop, Asia/Seoul times with a VTIMEZONE, UIDs from contact keys.
+
+    Codes, times and the town only (``towns``: the town name by client id): a calendar
+    subscription copies the feed to a calendar service, often abroad, so a client's
+    name, address, phone and the planner's notes stay on the day sheet.
+    """
+    ordered = sorted(stops, key=lambda s: (s.day, s.sequence, s.contact_key))
     calendar = new_calendar(PRODID, f"{staff_code} 방문 일정")
     if not ordered:
         return calendar_bytes(calendar)
-    first, last = ordered[0].stop.day, ordered[-1].stop.day
+    first, last = ordered[0].day, ordered[-1].day
     # Deterministic: the stamp is the start of the first day, not the time of publishing.
     stamp = dt.datetime.combine(first, dt.time(0), SEOUL).astimezone(dt.UTC)
-    sheets: dict[dt.date, list[SheetStop]] = {}
-    for stop in ordered:
-        sheets.setdefault(stop.stop.day, []).append(stop)
-    for day_stops in sheets.values():
-        day_sheet = DaySheet(staff_code, day_stops[0].stop.day, tuple(day_stops))
-        for stop, notes in day_sheet.rows():
-            s = stop.stop
-            event = Event()
-            event.add("uid", event_uid(s.contact_key))
-            event.add("dtstamp", stamp)
-            event.add("dtstart", dt.datetime.combine(s.day, s.start, SEOUL_ZONE))
-            event.add("dtend", dt.datetime.combine(s.day, stop.end, SEOUL_ZONE))
-            prefix = "[전화] " if s.mode == "phone" else ""
-            event.add("summary", f"{prefix}{stop.service_label} · {stop.person.name}")
-            event.add("location", stop.person.address)
-            description = [f"순서 {s.sequence} · {stop.mode_label}"]
-            if stop.purpose_detail:
-                description.append(stop.purpose_detail)
-            description.extend(notes)
-            description.append(f"연락처 {stop.person.phone or '—'}")
-            description.append(f"대상자 코드 {s.client_code}")
-            event.add("description", "\n".join(description))
-            event.add("categories", [stop.service_label])
-            event.add("transp", "OPAQUE")
-            calendar.add_component(event)
+    for s in ordered:
+        service = SERVICE_LABELS.get(s.service_type, s.service_type)
+        end = dt.datetime.combine(s.day, s.start) + dt.timedelta(minutes=s.duration_min)
+        event = Event()
+        event.add("uid", event_uid(s.contact_key))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", dt.datetime.combine(s.day, s.start, SEOUL_ZONE))
+        event.add("dtend", end.replace(tzinfo=SEOUL_ZONE))
+        prefix = "[전화] " if s.mode == "phone" else ""
+        event.add("summary", f"{prefix}{service} · {s.client_code}")
+        town = towns.get(s.client_id)
+        if town:
+            event.add("location", town)
+        description = [
+            f"순서 {s.sequence} · {MODE_LABELS.get(s.mode, s.mode)}",
+            f"대상자 코드 {s.client_code}",
+            CALENDAR_DETAILS,
+        ]
+        event.add("description", "\n".join(description))
+        event.add("categories", [service])
+        event.add("transp", "OPAQUE")
+        calendar.add_component(event)
     return calendar_bytes(calendar, first, last)
 
 
@@ -156,7 +165,7 @@ def _clients(session: Session, ids: Iterable[int]) -> dict[int, Client]:
 
 
 def _places(session: Session, ids: Iterable[int]) -> dict[int, Place]:
-    """Home coordinates by client id; a client without them is placed at their town office."""
+    """Homes (the coarse grid copy) by client id; without one, the client's town office."""
     wanted = sorted(set(ids))
     places: dict[int, Place] = {}
     for start in range(0, len(wanted), 500):
@@ -172,6 +181,22 @@ def _places(session: Session, ids: Iterable[int]) -> dict[int, Place]:
             else:
                 places[client_id] = Place(town_lat, town_lon)
     return places
+
+
+def _client_towns(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The town name of each client: all a calendar says of where a stop is."""
+    wanted = sorted(set(ids))
+    towns: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        towns.update(
+            session.execute(
+                select(Client.id, Town.name)
+                .join(Town, Town.id == Client.town_id)
+                .where(Client.id.in_(chunk))
+            ).all()
+        )
+    return towns
 
 
 def _window(client: Client) -> tuple[dt.time, dt.time] | None:
@@ -347,6 +372,7 @@ def _write(
     font = find_korean_font()  # fail before decrypting anything
     sheets = build_day_sheets(session, vault, plan, coordinators, actor=actor)
     span = f"{plan.horizon_start.isoformat()}_{plan.horizon_end.isoformat()}"
+    client_towns = _client_towns(session, (s.client_id for s in plan.stops))
     files: dict[str, CoordinatorFiles] = {}
     for code in sorted({s.staff_code for s in sheets}):
         mine = [s for s in sheets if s.staff_code == code]
@@ -360,7 +386,8 @@ def _write(
             html_paths.append(target / code / f"{stem}.html")
             pdf_paths.append(target / code / f"{stem}.pdf")
         every_stop = [stop for sheet in mine for stop in sheet.stops]
-        (folder / f"{code}_{span}.ics").write_bytes(render_calendar(code, every_stop))
+        calendar = render_calendar(code, [s.stop for s in every_stop], client_towns)
+        (folder / f"{code}_{span}.ics").write_bytes(calendar)
         (folder / f"{code}_{span}.csv").write_bytes(render_csv(every_stop))
         files[code] = CoordinatorFiles(
             staff_code=code,
@@ -452,18 +479,13 @@ def stops_from_visits(session: Session, visits: Iterable[Visit]) -> list[Planned
 
 def ics_feed(
     session: Session,
-    vault: Vault,
     staff_code: str,
     source: Plan | Iterable[PlannedStop] | Iterable[Visit],
-    *,
-    actor: str | None = None,
-    purpose: str | None = None,
 ) -> bytes:
     """The calendar of one coordinator: from a plan, a list of stops, or Visit rows.
 
-    Each client is decrypted once for the whole feed (one audited read each, actor the
-    coordinator's own code unless given). For a plan, the bytes equal those of the
-    ``.ics`` :func:`publish_plan` writes.
+    Codes, times and the town only, so nothing personal is decrypted for it. For a plan,
+    the bytes equal those of the ``.ics`` :func:`publish_plan` writes.
     """
     if isinstance(source, Plan):
         items: list[Any] = list(source.stops)
@@ -474,17 +496,5 @@ def ics_feed(
     if len(visits) + len(stops) != len(items):
         raise ValidationError("source", "expected a Plan, PlannedStops or Visits")
     stops.extend(stops_from_visits(session, visits))
-    mine = sorted(
-        (s for s in stops if s.staff_code == staff_code),
-        key=lambda s: (s.day, s.sequence, s.contact_key),
-    )
-    clients = _clients(session, (s.client_id for s in mine))
-    sheet_stops = _sheet_stops(
-        session,
-        vault,
-        mine,
-        clients,
-        actor=actor or staff_code,
-        purpose=purpose or f"calendar feed for {staff_code}",
-    )
-    return render_calendar(staff_code, sheet_stops)
+    mine = [s for s in stops if s.staff_code == staff_code]
+    return render_calendar(staff_code, mine, _client_towns(session, (s.client_id for s in mine)))

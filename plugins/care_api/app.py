@@ -475,14 +475,7 @@ def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> by
                 )
             )
         )
-        return ics_feed(
-            session,
-            vault,
-            staff_code,
-            visits,
-            actor=staff_code,
-            purpose=f"calendar feed for {staff_code}",
-        )
+        return ics_feed(session, staff_code, visits)  # codes, times and towns: no reveal
 
 
 async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:

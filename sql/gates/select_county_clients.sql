@@ -1,5 +1,6 @@
 -- Clients as the county gate sees them: codes and coded fields, never personal values.
 -- Ciphertexts are reduced to a flag that says whether every personal field is encrypted.
+-- latitude/longitude are the coarse copy (0.001° grid); the exact home is location_enc.
 SELECT c.code AS code,
        t.code AS town_code,
        c.latitude AS latitude,
@@ -13,6 +14,7 @@ SELECT c.code AS code,
              AND c.address_enc LIKE 'v1.%'
              AND (c.phone_enc IS NULL OR c.phone_enc LIKE 'v1.%')
              AND (c.rrn_enc IS NULL OR c.rrn_enc LIKE 'v1.%')
+             AND (c.location_enc IS NULL OR c.location_enc LIKE 'v1.%')
             THEN 1 ELSE 0 END AS personal_fields_encrypted
 FROM clients AS c
 LEFT JOIN towns AS t ON t.id = c.town_id

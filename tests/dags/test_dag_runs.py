@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from care_models.db import make_engine
-from care_models.schema import Client, GateResult
+from care_models.schema import AuditLog, Client, GateResult
 from care_models.synthetic.county import build_county
 from tests.dags.airflow_runs import dags_test, prepare
 
@@ -37,8 +37,13 @@ def test_care_data_quality_passes_on_the_synthetic_county(airflow_home: tuple[Pa
     engine = make_engine(care_url)
     with Session(engine) as session:
         suites = sorted(session.scalars(select(GateResult.suite)))
+        purges = sorted(
+            session.scalars(select(AuditLog.entity).where(AuditLog.actor == "retention"))
+        )
     engine.dispose()
     assert suites == ["county.clients", "county.staff", "county.towns"]
+    # the daily retention task ran too, leaving one audit row per purge
+    assert purges == ["audit_log", "published_sheets", "referral_bundle"]
 
 
 def test_care_data_quality_fails_the_run_when_the_client_batch_is_bad(

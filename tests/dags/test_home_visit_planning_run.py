@@ -1,4 +1,8 @@
-"""Real Airflow runs of home_visit_planning: plan, re-run (same plan), a sick day (replan)."""
+"""Real Airflow runs of home_visit_planning: plan, re-run (same plan), a sick day (replan).
+
+After the runs, the county's personal values (names, phones, addresses, RRNs, exact
+homes) are found in clear only in the coordinators' own day sheets.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,18 @@ import pytest
 from sqlalchemy.orm import Session
 
 from care_models.db import make_engine
+from care_models.synthetic.county import build_county
 from care_models.visits.record import latest_plan
 from care_models.visits.supply import record_leave
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.support.referrals import row_counts
+from tests.support.leaks import (
+    coordinate_needles,
+    county_needles,
+    exact_coordinates,
+    find_leaks,
+    stores,
+)
+from tests.support.referrals import dump_database, row_counts
 
 PUBLISHED = re.compile(r"Returned value was: (\{'plans': \[\{'horizon': .*'directory'.*\}\]\})")
 
@@ -62,5 +74,17 @@ def test_plans_reruns_the_same_and_replans_a_sick_day(
     assert f"{busiest[0]} {busiest[1]}" in sick["changed_routes"]
     assert len(sick["changed_routes"]) < len(routes) / 2, sick["changed_routes"]
     counts = row_counts(engine, ("visit_plans", "visits", "unplanned_contacts"))
+    tables = dump_database(engine)
     engine.dispose()
     assert counts["visit_plans"] == 2 and counts["visits"] > 0
+
+    # the grep: personal values only in the coordinators' own day sheets
+    county = build_county()
+    sheets = [p for p in out.rglob("*.html") if p.name != "team_overview.html"]
+    assert any(any(n in p.read_text("utf-8") for n in county_needles(county)) for p in sheets)
+    leaks = find_leaks(
+        stores(home, home / "care.db", tables, ""),
+        county_needles(county),
+        coordinate_needles(exact_coordinates(county)),
+    )
+    assert leaks == []

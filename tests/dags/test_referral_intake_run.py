@@ -4,6 +4,9 @@ The pull has a workflow of its own (referral_pull) and intake runs without it; a
 referral that cannot be read is held and the run still succeeds; callbacks reach a
 live hospital while another's endpoint is a closed port. (That a rerun of intake
 changes nothing is tested on the domain, in tests/integration/referrals/.)
+
+One pushed referral carries hostile personal values (a formula for a name and a phone, an
+RRN, an address); after the runs, nothing personal is found in clear anywhere they wrote.
 """
 
 from __future__ import annotations
@@ -32,13 +35,25 @@ from care_models.schema import (
     SyncWatermark,
     Visit,
 )
+from care_models.synthetic.county import build_county
 from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
-from tests.support.referrals import bundle_bytes, specs
+from tests.support.leaks import (
+    coordinate_needles,
+    county_needles,
+    exact_coordinates,
+    find_leaks,
+    hostile,
+    hostile_needles,
+    stores,
+)
+from tests.support.referrals import bundle_bytes, dump_database, specs
 
-PUSHED = specs(6, seed=5)
+# The fourth pushed referral carries the hostile values; the first cannot be read.
+PUSHED = [*specs(6, seed=5)[:3], hostile(specs(6, seed=5)[3]), *specs(6, seed=5)[4:]]
+HOSTILE = PUSHED[3]
 UNREADABLE, LIVE, DEAD = PUSHED[0], PUSHED[1], PUSHED[2]
 
 
@@ -150,6 +165,18 @@ def test_referral_workflows_pull_answer_and_tell_the_hospitals(
     first = min(dead, key=lambda e: e.version)
     assert first.callback_attempts == 1 and first.callback_next_at is not None
     assert all(e.callback_attempts == 0 for e in dead if e is not first)
-    engine.dispose()
     for spec in PUSHED:
         assert spec.person.name not in output
+    # the grep: no personal value in clear in the database, XCom, logs or files
+    needles = hostile_needles(HOSTILE) + county_needles(build_county())
+    for spec in PUSHED:
+        if spec is not HOSTILE:
+            needles += [
+                spec.person.address,
+                *(v for v in (spec.person.phone, spec.person.rrn) if v),
+            ]
+    tables = dump_database(engine)
+    engine.dispose()
+    coordinates = coordinate_needles(exact_coordinates(build_county()))
+    leaks = find_leaks(stores(home, home / "care.db", tables, output), needles, coordinates)
+    assert leaks == []

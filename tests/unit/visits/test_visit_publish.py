@@ -178,28 +178,45 @@ def test_day_sheet_pdf_embeds_a_korean_font_and_is_deterministic() -> None:
 # -- calendar and CSV -----------------------------------------------------------------------------
 
 
+TOWNS = {1: "진천읍", 2: "덕산읍"}
+
+
 def test_calendar_has_seoul_times_and_stable_uids() -> None:
-    sheet = sample_sheet()
-    body = render_calendar("S0001", sheet.stops)
-    assert body == render_calendar("S0001", reversed(sheet.stops))
+    stops = [s.stop for s in sample_sheet().stops]
+    body = render_calendar("S0001", stops, TOWNS)
+    assert body == render_calendar("S0001", reversed(stops), TOWNS)
     calendar = Calendar.from_ical(body)
     assert [tz["TZID"] for tz in calendar.walk("VTIMEZONE")] == ["Asia/Seoul"]
     events = calendar.walk("VEVENT")
     assert len(events) == 3
-    assert [str(e["UID"]) for e in events] == [event_uid(s.stop.contact_key) for s in sheet.stops]
+    assert [str(e["UID"]) for e in events] == [event_uid(s.contact_key) for s in stops]
     first = events[0]
     assert first.decoded("DTSTART") == dt.datetime(2026, 3, 9, 9, 30, tzinfo=publish.SEOUL_ZONE)
     assert first["DTSTART"].params["TZID"] == "Asia/Seoul"
     assert first.decoded("DTEND").time() == dt.time(10, 10)
-    assert str(first["SUMMARY"]) == "초기 방문 평가 · 홍길동"
-    assert str(first["LOCATION"]) == HONG.address
-    assert "010-1234-5678" in str(first["DESCRIPTION"])
-    assert str(events[1]["SUMMARY"]).startswith("[전화] 방문간호 · 김<script>순")
     assert b"DTSTART;TZID=Asia/Seoul:20260309T093000" in body
 
 
+def test_calendar_carries_codes_times_and_the_town_only() -> None:
+    """A subscribed calendar is copied to a cloud service: no name, address or phone."""
+    stops = [s.stop for s in sample_sheet().stops]
+    body = render_calendar("S0001", stops, TOWNS)
+    events = Calendar.from_ical(body).walk("VEVENT")
+    assert str(events[0]["SUMMARY"]) == "초기 방문 평가 · C0000001"
+    assert str(events[0]["LOCATION"]) == "진천읍"
+    assert str(events[1]["SUMMARY"]) == "[전화] 방문간호 · C0000002"
+    assert str(events[1]["LOCATION"]) == "덕산읍"
+    assert "방문 일정표" in str(events[0]["DESCRIPTION"])  # the details are on the day sheet
+    text = body.decode()
+    for person in (HONG, KIM):
+        for value in (person.name, person.address, person.phone):
+            assert not value or value not in text
+    assert "twice-monthly" not in text  # the planner's free text stays on the day sheet
+    assert "홍길동" not in text and "010-" not in text and "교성리" not in text
+
+
 def test_empty_calendar_is_still_a_calendar() -> None:
-    calendar = Calendar.from_ical(render_calendar("S0001", []))
+    calendar = Calendar.from_ical(render_calendar("S0001", [], {}))
     assert calendar.walk("VEVENT") == []
 
 
@@ -271,3 +288,11 @@ def test_team_overview_has_a_map_per_day_and_codes_only() -> None:
     assert html == render_team_overview(
         plan, [coordinator("S0001"), coordinator("S0002")], places, {"JC-01": "진천읍"}
     )
+
+
+def test_csv_cells_from_hostile_input_do_not_run_as_formulas() -> None:
+    hostile = Personal('=HYPERLINK("http://x","홍길동")', "@주소", "=010-1234-5678")
+    body = render_csv([SheetStop(stop(1), hostile)])
+    (row,) = csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+    assert row["client_name"] == '\'=HYPERLINK("http://x","홍길동")'
+    assert row["address"] == "'@주소" and row["phone"] == "'=010-1234-5678"
