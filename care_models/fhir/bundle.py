@@ -231,8 +231,9 @@ def _model_issue(document: dict[str, Any], error: Mapping[str, Any]) -> Issue:
     resource_type = "Bundle"
     if len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int):
         entries = document.get("entry") or []
-        if loc[1] < len(entries) and isinstance(entries[loc[1]], dict):
-            found = (entries[loc[1]].get("resource") or {}).get("resourceType")
+        entry = entries[loc[1]] if loc[1] < len(entries) else None
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            found = entry["resource"].get("resourceType")
             resource_type = found if RESOURCE_TYPE.fullmatch(str(found)) else "resource"
     where = expression(tuple(loc))
     element = where.split(".", 3)[3] if len(loc) > 3 else where.removeprefix("Bundle.")
@@ -246,12 +247,14 @@ def _validate_models(document: dict[str, Any]) -> None:
     from fhir.resources.R4B.bundle import Bundle
     from pydantic import ValidationError as PydanticError
 
+    fallback = Issue("structure", "Bundle", "does not match the FHIR R4 Bundle structure")
     try:
         Bundle.model_validate(document)
     except PydanticError as exc:
         issues = [_model_issue(document, error) for error in exc.errors()[:20]]
-        fallback = Issue("structure", "Bundle", "does not match the FHIR R4 Bundle structure")
         raise BundleRejected(issues or [fallback], 422) from None
+    except (TypeError, KeyError, AttributeError):  # the models' own lookups on odd input
+        raise BundleRejected([fallback], 422) from None
 
 
 def _entries(document: Mapping[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:
