@@ -159,7 +159,8 @@ def check_references(document: Mapping[str, Any]) -> list[Issue]:
     entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
     known: set[str] = set()
     for entry in entries:
-        resource = entry.get("resource") if isinstance(entry.get("resource"), dict) else {}
+        found = entry.get("resource")
+        resource: dict[str, Any] = found if isinstance(found, dict) else {}
         if isinstance(entry.get("fullUrl"), str):
             known.add(entry["fullUrl"])
         kind, rid = resource.get("resourceType"), resource.get("id")

@@ -5,6 +5,13 @@ bearer token per hospital, stored only as a keyed hash. It also limits request s
 and rate. Every error is a FHIR OperationOutcome naming the element and the rule.
 Nothing connects to a database until the first request.
 
+The parsing edge (README, "Discharge referrals"): token first, then media type and
+size, then strict UTF-8 and bounded JSON (``care_models.fhir.limits``), all in a
+bounded validation pool (``care_api.validation``) that answers 503 when full. Task
+ids are ASCII digits of bounded length, search parameters are checked, and
+:class:`CatchAll` answers anything unexpected with one OperationOutcome and one log
+line. A changed resubmission is a 409 (why: ``care_models.referrals.store``).
+
 Speed: a valid token is remembered (by its keyed hash, never in clear) for
 ``TOKEN_CACHE_SECONDS``, so most requests authenticate without the database; a
 revoked or rotated token therefore stops working within that time. Each request
@@ -287,7 +294,8 @@ def create_app(
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
         rule = "no such resource or operation" if exc.status_code == 404 else "not supported"
-        return outcome_response(exc.status_code, [Issue(code, "request", rule)], exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return outcome_response(exc.status_code, [Issue(code, "request", rule)], headers)
 
     @app.post("/fhir/Bundle")
     async def submit_bundle(request: Request, credentials: Bearer) -> Response:
