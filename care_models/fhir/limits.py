@@ -109,18 +109,33 @@ def load_json(body: bytes, limits: InputLimits) -> dict[str, Any]:
     return document
 
 
-def _walk(document: Any) -> Iterator[tuple[tuple[Any, ...], Any, bool]]:
-    """Every (path, value, is_key) of a JSON document, keys included; no recursion."""
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), document)]
+# A node of the walk: (value, depth, key or index in its parent, parent node, is a key).
+# The parent link gives the path back when something fails, without building a path
+# for every value of a valid Bundle (the common case, on the API's busiest route).
+_Node = tuple[Any, int, Any, Any, bool]
+
+
+def _walk(document: Any) -> Iterator[_Node]:
+    """Every node of a JSON document, its keys included; no recursion."""
+    stack: list[_Node] = [(document, 0, None, None, False)]
     while stack:
-        path, value = stack.pop()
-        yield path, value, False
+        node = stack.pop()
+        yield node
+        value, depth = node[0], node[1] + 1
         if isinstance(value, dict):
             for key, child in value.items():
-                yield (*path, key), key, True  # a key is input too
-                stack.append(((*path, key), child))
+                yield (key, depth, key, node, True)  # a key is input too
+                stack.append((child, depth, key, node, False))
         elif isinstance(value, list):
-            stack.extend(((*path, i), child) for i, child in enumerate(value))
+            stack.extend((child, depth, i, node, False) for i, child in enumerate(value))
+
+
+def _path(node: _Node) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    while node[3] is not None:
+        parts.append(node[2])
+        node = node[3]
+    return tuple(reversed(parts))
 
 
 def expression(path: tuple[Any, ...]) -> str:
@@ -140,18 +155,19 @@ def check_values(document: Mapping[str, Any], limits: InputLimits) -> None:
     if isinstance(entries, list) and len(entries) > limits.entries:
         rule = f"a Bundle may hold at most {limits.entries} entries"
         raise _reject(rule, "Bundle.entry", 413, "too-costly")
-    for path, value, is_key in _walk(document):
-        if len(path) > limits.depth:
+    for node in _walk(document):
+        value, depth, name, _, is_key = node
+        if depth > limits.depth:
             raise _reject(f"the JSON is nested deeper than {limits.depth} levels")
         if not isinstance(value, str):
             continue
-        where = expression(path)
         if FORBIDDEN.search(value):
-            raise _reject("control characters and unpaired surrogates are not allowed", where)
-        name = path[-1] if path and not is_key else None
-        cap = limits.identifier_chars if name in IDENTIFIER_ELEMENTS else limits.string_chars
+            rule = "control characters and unpaired surrogates are not allowed"
+            raise _reject(rule, expression(_path(node)))
+        identifier = not is_key and name in IDENTIFIER_ELEMENTS
+        cap = limits.identifier_chars if identifier else limits.string_chars
         if len(value) > cap:
-            raise _reject(f"must be at most {cap} characters", where)
+            raise _reject(f"must be at most {cap} characters", expression(_path(node)))
 
 
 def check_references(document: Mapping[str, Any]) -> list[Issue]:
@@ -167,8 +183,9 @@ def check_references(document: Mapping[str, Any]) -> list[Issue]:
         if isinstance(kind, str) and isinstance(rid, str):
             known.add(f"{kind}/{rid}")
     issues: list[Issue] = []
-    for path, value, is_key in _walk(document):
-        if is_key or not path or path[-1] != "reference" or not isinstance(value, str):
+    for node in _walk(document):
+        value, _, name, _, is_key = node
+        if is_key or name != "reference" or not isinstance(value, str):
             continue
         if value.startswith("#"):  # a contained resource: the models check those
             continue
@@ -176,7 +193,7 @@ def check_references(document: Mapping[str, Any]) -> list[Issue]:
             issues.append(
                 Issue(
                     "invalid",
-                    expression(path),
+                    expression(_path(node)),
                     "must name an entry of this Bundle (its fullUrl or Type/id)",
                 )
             )
