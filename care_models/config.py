@@ -125,8 +125,7 @@ class Settings(BaseSettings):
     api_max_identifier_chars: int = _setting(
         100,
         "`100`",
-        "Longest identifier, reference, system or id (the database keeps 100); longer "
-        "is a 400.",
+        "Longest identifier, reference, system or id (the database keeps 100); longer is a 400.",
         ge=16,
         le=100,
     )
