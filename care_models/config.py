@@ -217,6 +217,53 @@ class Settings(BaseSettings):
         "Days the audit log is kept; at least 730 (two years): a shorter period is refused.",
         ge=730,
     )
+    api_max_json_depth: int = _setting(
+        32,
+        "`32`",
+        "Deepest nesting of objects and arrays the care API parses (a referral needs "
+        "about 10); deeper is a 400.",
+        ge=8,
+        le=200,
+    )
+    api_max_bundle_entries: int = _setting(
+        100,
+        "`100`",
+        "Most entries a referral Bundle may hold (a referral has about 10); more is a 413.",
+        ge=10,
+    )
+    api_max_string_chars: int = _setting(
+        4096,
+        "`4096`",
+        "Longest JSON string (and object key) the care API accepts; longer is a 400.",
+        ge=256,
+    )
+    api_max_identifier_chars: int = _setting(
+        100,
+        "`100`",
+        "Longest identifier, reference, system or id (the database keeps 100); longer is a 400.",
+        ge=16,
+        le=100,
+    )
+    api_max_number_chars: int = _setting(
+        32,
+        "`32`",
+        "Longest JSON number literal the care API converts; longer is a 400.",
+        ge=8,
+        le=1000,
+    )
+    api_validation_workers: int = _setting(
+        2,
+        "`2`",
+        "Threads per API process that validate Bundles, off the event loop.",
+        ge=1,
+    )
+    api_validation_queue: int = _setting(
+        64,
+        "`64`",
+        "Bundles that may wait for a validation thread; beyond, the API answers 503 "
+        "with Retry-After.",
+        ge=0,
+    )
     test_postgres_url: str = _setting(
         "postgresql+psycopg://postgres@127.0.0.1:5432/test",
         "`postgresql+psycopg://postgres@127.0.0.1:5432/test`",

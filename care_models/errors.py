@@ -18,7 +18,9 @@ answer and let the rest propagate::
     │   └── MalformedResponseError  a remote system's answer breaks its format's structure
     ├── GateFailure                 a data-quality gate rejected a whole batch
     └── TransientError              a fault that may pass: the one retryable branch
-        └── ExternalServiceError    a hospital FHIR server or vendor API misbehaved
+        ├── ExternalServiceError    a hospital FHIR server or vendor API misbehaved
+        ├── OverloadedError         a bounded pool is full: try again shortly
+        └── StorageError            one item could not be stored (its batch went on)
 
 Only :class:`TransientError` is worth retrying (``retryable``): a missing setting or
 font, a broken rule or a failed gate gives the same answer on every attempt, so a
@@ -129,6 +131,14 @@ class TransientError(CareError):
     """A fault that may pass on its own (a lock, a timeout): retried, a bounded number of times."""
 
     retryable = True
+
+
+class OverloadedError(TransientError):
+    """A bounded pool (API validation) is full; the caller should try again shortly."""
+
+
+class StorageError(TransientError):
+    """One item could not be stored; the others of its batch were (names no value)."""
 
 
 class ExternalServiceError(TransientError):

@@ -13,13 +13,22 @@ default R5 models reject R4 payloads); the rules fhir.resources does not enforce
 from __future__ import annotations
 
 import datetime as dt
-import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from care_models.errors import DataError
+from care_models.fhir.issues import BundleRejected, Issue
+from care_models.fhir.limits import (
+    InputLimits,
+    check_references,
+    check_values,
+    expression,
+    load_json,
+)
 from care_models.privacy import PersonalFields
+
+__all__ = ["BundleRejected", "InputLimits", "Issue", "ReferralRecord", "parse_referral"]
 
 RRN_SYSTEM = "urn:care:kr:rrn"
 NEED_SYSTEM = "urn:care:referral-need"
@@ -105,26 +114,6 @@ CONDITION_CLINICAL = ("active", "recurrence", "relapse", "inactive", "remission"
 REQUIRED_ONE = ("Patient", "Encounter", "ServiceRequest", "Task")
 
 
-@dataclass(frozen=True)
-class Issue:
-    """One problem, as an OperationOutcome.issue: FHIR issue type, element and rule."""
-
-    code: str
-    expression: str
-    diagnostics: str
-    severity: str = "error"
-
-
-class BundleRejected(DataError):
-    """The Bundle breaks the rules; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, issues: Sequence[Issue], status: int = 422) -> None:
-        self.issues = list(issues)
-        self.status = status
-        first = self.issues[0]
-        super().__init__(f"{first.expression}: {first.diagnostics}")
-
-
 @dataclass
 class ReferralRecord:
     """What the county takes from a valid referral Bundle."""
@@ -205,59 +194,52 @@ class _Checker:
             self.fail(
                 "code-invalid",
                 expression,
-                f"'{value}' is not a valid code (expected one of {', '.join(allowed)})",
+                f"is not a valid code (expected one of {', '.join(allowed)})",
             )
 
 
 # -- parsing ------------------------------------------------------------------------------
 
 
-def decode_json(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = (
-            f" at line {exc.lineno} column {exc.colno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else ""
-        )
-        raise BundleRejected(
-            [Issue("structure", "Bundle", f"body is not valid JSON{where}")], 400
-        ) from None
-    if not isinstance(document, dict):
-        raise BundleRejected([Issue("structure", "Bundle", "body must be a JSON object")], 400)
-    return document
+def decode_json(body: bytes, limits: InputLimits | None = None) -> dict[str, Any]:
+    """Strict UTF-8, bounded JSON (see :mod:`care_models.fhir.limits`); 400 otherwise."""
+    return load_json(body, limits or InputLimits())
 
 
-def _fhirpath(loc: Sequence[Any]) -> str:
-    path = "Bundle"
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
+RESOURCE_TYPE = re.compile(r"[A-Z][A-Za-z]{1,39}")
+# pydantic errors whose message is a rule of ours, not one that can quote the input.
+QUOTING_ERRORS = ("value_error", "assertion_error")
+
+
+def _model_rule(error: Mapping[str, Any]) -> str:
+    """The rule a pydantic error states, unless its message could carry the input."""
+    kind, message, value = error.get("type", ""), str(error.get("msg", "")), error.get("input")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not an element of this resource"
+    if kind in QUOTING_ERRORS or (isinstance(value, str) and value and value in message):
+        return f"is not a valid value for this element ({kind})"
+    return message
 
 
 def _model_issue(document: dict[str, Any], error: Mapping[str, Any]) -> Issue:
     """A pydantic error as an Issue: the element's FHIRPath and a readable rule."""
-    loc = list(error["loc"])
+    loc = [p for p in error["loc"] if isinstance(p, int | str)]
+    if error.get("type") == "extra_forbidden" and loc:
+        loc = loc[:-1]  # the unknown key is input: name its parent
     resource_type = "Bundle"
     if len(loc) >= 3 and loc[0] == "entry" and isinstance(loc[1], int):
         entries = document.get("entry") or []
-        if loc[1] < len(entries):
-            resource_type = ((entries[loc[1]] or {}).get("resource") or {}).get(
-                "resourceType", "resource"
-            )
-    element = (
-        ".".join(str(p) for p in loc[3:] if not isinstance(p, int))
-        if len(loc) > 3
-        else ".".join(str(p) for p in loc)
-    )
-    if error.get("type") == "missing":
-        rule = f"{resource_type}.{element} is required"
-    else:
-        rule = f"{resource_type}.{element}: {error['msg']}"
-    return Issue(
-        "required" if error.get("type") == "missing" else "structure", _fhirpath(loc), rule
-    )
+        entry = entries[loc[1]] if loc[1] < len(entries) else None
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+            found = entry["resource"].get("resourceType")
+            resource_type = found if RESOURCE_TYPE.fullmatch(str(found)) else "resource"
+    where = expression(tuple(loc))
+    element = where.split(".", 3)[3] if len(loc) > 3 else where.removeprefix("Bundle.")
+    rule = f"{resource_type}.{element} {_model_rule(error)}"
+    code = "required" if error.get("type") == "missing" else "structure"
+    return Issue(code, where, rule)
 
 
 def _validate_models(document: dict[str, Any]) -> None:
@@ -265,11 +247,14 @@ def _validate_models(document: dict[str, Any]) -> None:
     from fhir.resources.R4B.bundle import Bundle
     from pydantic import ValidationError as PydanticError
 
+    fallback = Issue("structure", "Bundle", "does not match the FHIR R4 Bundle structure")
     try:
         Bundle.model_validate(document)
     except PydanticError as exc:
         issues = [_model_issue(document, error) for error in exc.errors()[:20]]
-        raise BundleRejected(issues or [Issue("structure", "Bundle", str(exc))], 422) from None
+        raise BundleRejected(issues or [fallback], 422) from None
+    except (TypeError, KeyError, AttributeError):  # the models' own lookups on odd input
+        raise BundleRejected([fallback], 422) from None
 
 
 def _entries(document: Mapping[str, Any]) -> dict[str, list[tuple[int, dict[str, Any]]]]:
@@ -286,20 +271,21 @@ def parse_referral(
     *,
     today: dt.date,
     require_transaction: bool = True,
+    limits: InputLimits | None = None,
 ) -> ReferralRecord:
-    """Parse and check a referral Bundle; raise BundleRejected listing every broken rule."""
-    document = decode_json(body) if isinstance(body, bytes) else body
+    """Parse and check a referral Bundle; raise BundleRejected listing every broken rule.
+
+    The limits (:mod:`care_models.fhir.limits`) are checked first, then the FHIR
+    models, then that every reference resolves inside the Bundle, then our rules.
+    """
+    limits = limits or InputLimits()
+    if isinstance(body, bytes):
+        document = decode_json(body, limits)
+    else:
+        document = body
+        check_values(document, limits)
     if document.get("resourceType") != "Bundle":
-        raise BundleRejected(
-            [
-                Issue(
-                    "structure",
-                    "Bundle.resourceType",
-                    f"must be 'Bundle', got {document.get('resourceType')!r}",
-                )
-            ],
-            400,
-        )
+        raise BundleRejected([Issue("structure", "Bundle.resourceType", "must be 'Bundle'")], 400)
     check = _Checker()
     check.coded(document.get("type"), BUNDLE_TYPES, "Bundle.type")
     if (
@@ -311,6 +297,9 @@ def parse_referral(
     if check.issues:
         raise BundleRejected(check.issues)
     _validate_models(document)
+    unresolved = check_references(document)
+    if unresolved:
+        raise BundleRejected(unresolved)
     record = _extract(document, identifier_system, today, check)
     if check.issues or record is None:
         raise BundleRejected(check.issues)
@@ -495,7 +484,7 @@ def _service_request(
             check.fail(
                 "code-invalid",
                 f"{base}.category",
-                f"'{code}' is not a known need (one of {', '.join(NEED_CODES)})",
+                f"is not a known need (one of {', '.join(NEED_CODES)})",
             )
     return identifier_system, str(own[0]["value"])
 

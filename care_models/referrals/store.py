@@ -5,6 +5,17 @@
   database key, so concurrent identical submissions cannot both create.
 - A resubmission (or an ``ifNoneExist`` naming an existing referral) returns the
   existing Task; a new referral returns a Task in status ``received``.
+- A *changed* resubmission (same hospital and identifier, different content: a new
+  phone, address, need, date) is refused as a conflict (the API's 409), with the
+  existing Task, and nothing is written. Why not a new version on hold: a referral
+  already past intake has a case, needs and perhaps a booked first visit built on the
+  old content; merging a silent new version would need a review queue that does not
+  exist yet, and until someone reviews it the change would be as lost as before. A
+  409 tells the hospital at once, in its own system, that the change was not taken,
+  so its staff call the county's coordinator (or, later, send a Task update).
+  "Different content" means what the county takes from the Bundle
+  (:class:`ReferralRecord`); a byte-for-byte different Bundle with the same content
+  (re-serialised, new resource ids) is the same referral, answered 200.
 - Each status change is a new Task version (``referral_status_events``); hospitals
   with a callback URL are told of each version once.
 """
@@ -14,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select
@@ -23,7 +34,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from care_models import tokens, vocab
 from care_models.errors import ValidationError
-from care_models.fhir.bundle import Issue, ReferralRecord, parse_referral
+from care_models.fhir.bundle import (
+    BundleRejected,
+    InputLimits,
+    Issue,
+    ReferralRecord,
+    parse_referral,
+)
 from care_models.privacy import Vault, audit
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
@@ -34,10 +51,11 @@ RAW_FIELD = "referrals.raw_payload"
 class Submission:
     referral: Referral
     created: bool
+    conflict: bool = False  # same identifier, different content: nothing was written
 
     @property
     def status_code(self) -> int:
-        return 201 if self.created else 200
+        return 409 if self.conflict else 201 if self.created else 200
 
 
 def utcnow() -> dt.datetime:
@@ -92,13 +110,38 @@ class Incoming:
         return list(dict.fromkeys([*found, self.own_key]))
 
 
-def validate_referral(hospital: Organisation, body: bytes, *, today: dt.date) -> ReferralRecord:
+def validate_referral(
+    hospital: Organisation, body: bytes, *, today: dt.date, limits: InputLimits | None = None
+) -> ReferralRecord:
     """Parse a Bundle against the submitting hospital's identifier system (BundleRejected)."""
     if not hospital.identifier_system:
         raise ValidationError(
             "organisations.identifier_system", "hospital has no system", hospital.code
         )
-    return parse_referral(body, hospital.identifier_system, today=today)
+    return parse_referral(body, hospital.identifier_system, today=today, limits=limits)
+
+
+def _content(record: ReferralRecord) -> ReferralRecord:
+    """What makes two submissions the same referral (``ifNoneExist`` is how, not what)."""
+    return replace(record, if_none_exist=None)
+
+
+def _same_content(vault: Vault, stored: Referral, item: Incoming) -> bool:
+    """Whether a resubmission carries what the stored referral holds (see the docstring)."""
+    if stored.payload_sha256 == hashlib.sha256(item.body).hexdigest():
+        return True
+    # Parsed as on the day after it was received (UTC vs Seoul): the date rules only relax.
+    received = (stored.received_at or utcnow()).date() + dt.timedelta(days=1)
+    try:
+        before = parse_referral(
+            raw_bundle(vault, stored),
+            stored.identifier_system,
+            today=received,
+            require_transaction=False,
+        )
+    except BundleRejected:
+        return False
+    return _content(before) == _content(item.record)
 
 
 def submit_referral(
@@ -136,7 +179,8 @@ def store_referrals(
             existing = find_referral(session, *incoming[0].own_key)
         if existing is None:
             raise
-        return [Submission(existing, created=False)]
+        changed = not _same_content(vault, existing, incoming[0])
+        return [Submission(existing, created=False, conflict=changed)]
 
 
 def _stored(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
@@ -214,12 +258,35 @@ def _store_batch(
         for i, item in enumerate(incoming):
             if i in created:
                 answers.append(Submission(created[i], created=True))
-            else:
-                referral_id = known[i] or created[first[item.own_key]].id
-                existing = session.get(Referral, referral_id)
-                assert existing is not None
-                answers.append(Submission(existing, created=False))
+                continue
+            referral_id = known[i] or created[first[item.own_key]].id
+            existing = session.get(Referral, referral_id)
+            assert existing is not None
+            answers.append(
+                Submission(
+                    existing,
+                    created=False,
+                    conflict=_changed(vault, existing, item, incoming, first),
+                )
+            )
     return answers
+
+
+def _changed(
+    vault: Vault,
+    existing: Referral,
+    item: Incoming,
+    incoming: Sequence[Incoming],
+    first: dict[tuple[int, str, str], int],
+) -> bool:
+    """A resubmission under its own identifier whose content differs (a conflict)."""
+    own = (existing.hospital_id, existing.identifier_system, existing.identifier_value)
+    if own != item.own_key:
+        return False  # an ifNoneExist naming another referral: a conditional create
+    earlier = first.get(item.own_key)
+    if earlier is not None and incoming[earlier] is not item:  # created in this batch
+        return _content(incoming[earlier].record) != _content(item.record)
+    return not _same_content(vault, existing, item)
 
 
 def _referral_row(vault: Vault, item: Incoming, now: dt.datetime) -> dict[str, Any]:

@@ -5,6 +5,13 @@ bearer token per hospital, stored only as a keyed hash. It also limits request s
 and rate. Every error is a FHIR OperationOutcome naming the element and the rule.
 Nothing connects to a database until the first request.
 
+The parsing edge (README, "Discharge referrals"): token first, then media type and
+size, then strict UTF-8 and bounded JSON (``care_models.fhir.limits``), all in a
+bounded validation pool (``care_api.validation``) that answers 503 when full. Task
+ids are ASCII digits of bounded length, search parameters are checked, and
+:class:`CatchAll` answers anything unexpected with one OperationOutcome and one log
+line. A changed resubmission is a 409 (why: ``care_models.referrals.store``).
+
 Speed: a valid token is remembered (by its keyed hash, never in clear) for
 ``TOKEN_CACHE_SECONDS``, or until it expires if sooner, so most requests authenticate
 without the database; a revoked token therefore stops working within that time. Each
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,20 +36,26 @@ from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from care_api.headers import SecurityHeaders
 from care_api.ratelimit import LimitUnavailable, RateLimiter
+from care_api.validation import ValidationPool
 from care_api.writer import WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
-from care_models.fhir.bundle import BundleRejected, Issue, operation_outcome
+from care_models.errors import OverloadedError, StorageError
+from care_models.fhir.bundle import BundleRejected, InputLimits, Issue, operation_outcome
 from care_models.fhir.capability import capability_statement as fhir_capability
 from care_models.fhir.capability import searchable
+from care_models.fhir.limits import ELEMENT_NAME, FORBIDDEN
 from care_models.privacy import Vault
 from care_models.referrals.store import (
     Incoming,
@@ -60,6 +74,11 @@ FHIR_JSON = "application/fhir+json"
 TOKEN_CACHE_SECONDS = 60.0
 log = logging.getLogger(__name__)
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")
+# A Task id is a database key: ASCII digits ("²".isdigit() is True), within a BIGINT.
+TASK_ID = re.compile(r"[0-9]{1,18}")
+COUNT = re.compile(r"[0-9]{1,4}")
+RETRY_AFTER_SECONDS = 2
+UNEXPECTED = Issue("exception", "request", "an unexpected error occurred; it has been logged")
 
 
 class ApiError(Exception):
@@ -92,6 +111,19 @@ class CareState:
     _tokens: dict[str, tuple[Organisation, float]] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic  # of the token cache
     _writers: WriterPerLoop | None = None
+    _validation: ValidationPool | None = None
+
+    def validation(self) -> ValidationPool:
+        with self._lock:
+            if self._validation is None:
+                self._validation = ValidationPool(
+                    self.settings.api_validation_workers, self.settings.api_validation_queue
+                )
+            return self._validation
+
+    @property
+    def limits(self) -> InputLimits:
+        return InputLimits.from_settings(self.settings)
 
     def cached_hospital(self, token: str) -> Organisation | None:
         """The remembered answer for a token, without the database: for the event loop."""
@@ -331,33 +363,45 @@ def create_app(
         redoc_url="/redoc" if documented else None,
         openapi_url="/openapi.json" if documented else None,
     )
-    app.add_middleware(SecurityHeaders)
     app.state.care = CareState(
         settings,
         engine=engine,
         vault=vault,
         on_referral_received=on_referral_received,
     )
+    # The last added is the outermost: the security headers reach CatchAll's 500s too.
+    app.add_middleware(CatchAll)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ApiError)
     async def api_error(_request: Request, exc: ApiError) -> JSONResponse:
         return outcome_response(exc.status, [exc.issue], exc.headers)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return outcome_response(400, [_parameter_issue(error) for error in exc.errors()[:5]])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not-found", 405: "not-supported"}.get(exc.status_code, "processing")
+        rule = "no such resource or operation" if exc.status_code == 404 else "not supported"
+        headers = dict(exc.headers) if exc.headers else None
+        return outcome_response(exc.status_code, [Issue(code, "request", rule)], headers)
+
     @app.post("/fhir/Bundle")
     async def submit_bundle(request: Request, credentials: Bearer) -> Response:
-        care = state_of(request)
-        body = await read_limited_body(request, care.settings.api_max_body_bytes)
+        # The token first, from the header: nobody without one makes us read a body.
         hospital = await authenticated_hospital(request, credentials)
-        if "content-length" not in request.headers:  # chunked: counted once read
-            charge_body_bytes(care, hospital, len(body))
+        care = state_of(request)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
-            raise ApiError(
-                415,
-                "not-supported",
-                "Content-Type",
-                f"send {FHIR_JSON}, not {media_type or 'nothing'}",
-            )
+            raise ApiError(415, "not-supported", "Content-Type", f"send {FHIR_JSON}")
+        charset = _charset(request.headers.get("content-type", ""))
+        if charset not in (None, "utf-8", "utf8"):
+            raise ApiError(415, "not-supported", "Content-Type", "the charset must be utf-8")
+        body = await read_limited_body(request, care.settings.api_max_body_bytes)
+        if "content-length" not in request.headers:  # chunked: counted once read
+            charge_body_bytes(care, hospital, len(body))
         return await _submit(care, hospital, body, str(request.base_url))
 
     @app.get("/fhir/Task/{task_id}")
@@ -366,7 +410,7 @@ def create_app(
         # GIL hand-overs that dwarf a one-row read by primary key).
         referral = _own_referral(state_of(request), hospital, task_id)
         if referral is None:
-            raise ApiError(404, "not-found", "Task.id", f"Task/{task_id} is not known")
+            raise ApiError(404, "not-found", "Task.id", "no such Task of this hospital")
         return fhir_response(
             task_resource(referral), headers={"ETag": f'W/"{referral.task_version}"'}
         )
@@ -377,23 +421,17 @@ def create_app(
         hospital: Hospital,
         identifier: str | None = None,
         _lastUpdated: str | None = None,
-        _count: int = 100,
+        _count: str | None = None,
     ) -> Response:
-        updated_after = None
-        if _lastUpdated:
-            if not _lastUpdated.startswith("gt"):
-                raise ApiError(
-                    400, "not-supported", "_lastUpdated", "only the gt prefix is supported"
-                )
-            updated_after = _parse_instant(_lastUpdated[2:], "_lastUpdated")
         care = state_of(request)
+        identifier = _search_text(identifier, "identifier", 2 * care.limits.identifier_chars + 1)
+        updated_after = _updated_after(_search_text(_lastUpdated, "_lastUpdated", 40))
+        if _count is not None and not COUNT.fullmatch(_count):
+            raise ApiError(400, "invalid", "_count", "must be a whole number from 1 to 500")
+        limit = max(1, min(int(_count or 100), 500))
         with care.factory()() as session:
             found = find_tasks(
-                session,
-                hospital,
-                identifier=identifier,
-                updated_after=updated_after,
-                limit=max(1, min(_count, 500)),
+                session, hospital, identifier=identifier, updated_after=updated_after, limit=limit
             )
         return fhir_response(_search_bundle(found, f"{request.base_url}fhir/"))
 
@@ -434,7 +472,7 @@ def create_app(
 
 def _own_referral(care: CareState, hospital: Organisation, task_id: str) -> Referral | None:
     """The hospital's own referral (its Task), without the stored Bundle; None otherwise."""
-    if not task_id.isdigit():
+    if not TASK_ID.fullmatch(task_id):
         return None
     with care.factory()() as session:
         return session.scalars(
@@ -442,6 +480,69 @@ def _own_referral(care: CareState, hospital: Organisation, task_id: str) -> Refe
             .options(defer(Referral.raw_payload_enc))
             .where(Referral.id == int(task_id), Referral.hospital_id == hospital.id)
         ).one_or_none()
+
+
+def _charset(content_type: str) -> str | None:
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def _search_text(value: str | None, parameter: str, limit: int) -> str | None:
+    """A search parameter within its length, without control characters (400 otherwise)."""
+    if value is not None and (len(value) > limit or FORBIDDEN.search(value)):
+        rule = f"must be at most {limit} characters, without control characters"
+        raise ApiError(400, "invalid", parameter, rule)
+    return value
+
+
+def _updated_after(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    if not value.startswith("gt"):
+        raise ApiError(400, "not-supported", "_lastUpdated", "only the gt prefix is supported")
+    return _parse_instant(value[2:], "_lastUpdated")
+
+
+def _parameter_issue(error: Any) -> Issue:
+    """A request-validation error as an Issue: the parameter's name, never its value."""
+    names = [str(p) for p in error.get("loc", ()) if isinstance(p, str)]
+    name = names[-1] if names and ELEMENT_NAME.fullmatch(names[-1].lstrip("_")) else "request"
+    return Issue("invalid", name, f"is not valid ({error.get('type', 'invalid')})")
+
+
+class CatchAll:
+    """Every unexpected error: an OperationOutcome 500 and one log line, nothing more.
+
+    Outside Starlette's error middleware, so the exception does not travel on to the
+    server (which would log its traceback, where a database error quotes parameters).
+    The log line names the error's type and the route's template, never the URL or
+    the body: both are client input.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:  # the one place that answers what nobody expected
+            route = getattr(scope.get("route"), "path", "?")
+            log.error("unexpected %s answering %s %s", type(error).__name__, scope["method"], route)
+            if not started:
+                await outcome_response(500, [UNEXPECTED])(scope, receive, send)
 
 
 def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> bytes:
@@ -479,21 +580,50 @@ def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> by
 
 
 async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
-    """Validate here (CPU only), then let the process's writer store it with its neighbours."""
+    """Validate in the bounded pool, then let the process's writer store it with its neighbours."""
+    limits = care.limits
     try:
-        record = validate_referral(hospital, body, today=seoul_today())
+        record = await care.validation().run(
+            partial(validate_referral, hospital, body, today=seoul_today(), limits=limits)
+        )
+    except OverloadedError:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        rule = "every validator is busy; send it again shortly"
+        return outcome_response(503, [Issue("transient", "Bundle", rule)], headers)
     except BundleRejected as rejected:
         await run_in_threadpool(record_rejection, care.factory(), hospital.code, rejected.issues)
         return outcome_response(rejected.status, rejected.issues)
-    submission = await care.writers().current().submit(Incoming(hospital, body, record))
+    try:
+        submission = await care.writers().current().submit(Incoming(hospital, body, record))
+    except StorageError:
+        headers = {"Retry-After": "60"}
+        rule = "the referral could not be stored; send it again later"
+        return outcome_response(503, [Issue("transient", "Bundle", rule)], headers)
     referral = submission.referral
     if submission.created and care.on_referral_received is not None:
         try:
             await run_in_threadpool(care.on_referral_received, referral.id)
         except Exception:  # the 15-minute schedule picks the referral up anyway
             log.exception("could not signal the intake workflow for Task %s", referral.id)
-    headers = {
-        "Location": f"{base_url}fhir/Task/{referral.id}/_history/{referral.task_version}",
-        "ETag": f'W/"{referral.task_version}"',
-    }
+    location = f"{base_url}fhir/Task/{referral.id}/_history/{referral.task_version}"
+    headers = {"Location": location, "ETag": f'W/"{referral.task_version}"'}
+    if submission.conflict:
+        return _conflict(referral, location)
     return fhir_response(task_resource(referral), submission.status_code, headers)
+
+
+def _conflict(referral: Referral, location: str) -> JSONResponse:
+    """409: the identifier is taken by different content (see care_models.referrals.store).
+
+    An OperationOutcome like every other refusal, carrying the existing Task (contained)
+    so the hospital sees what the county holds; Content-Location points at it.
+    """
+    rule = (
+        "a referral with this identifier was received with different content; the change "
+        "was not taken: call the county's coordinator or send a Task update"
+    )
+    outcome = operation_outcome(
+        [Issue("conflict", "Bundle.entry.ofType(ServiceRequest).identifier", rule)]
+    )
+    outcome["contained"] = [task_resource(referral)]
+    return fhir_response(outcome, 409, {"Content-Location": location})

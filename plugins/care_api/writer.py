@@ -9,6 +9,11 @@ handed over in the same turn of the loop in one transaction with
 (201 new, 200 already known) as if it had been alone. Nothing waits for a batch to
 fill: the batch is whatever is there when the loop gets to it.
 
+A failing batch does not fail its neighbours: if storing the batch raises anything,
+each of its items is stored again on its own, and only an item that fails alone gets
+:class:`~care_models.errors.StorageError` (its request an OperationOutcome); the
+others are answered as usual. One log line names the error's type, never a value.
+
 Why not a writer thread: validation is CPU work holding the GIL, and a thread that
 needs the GIL back after each database call waits up to the interpreter's switch
 interval (5 ms) every time. ``bench/intake.py`` at 300 POSTs a second on 2 cores
@@ -22,6 +27,7 @@ import logging
 import weakref
 from collections.abc import Callable
 
+from care_models.errors import StorageError
 from care_models.referrals.store import Incoming, Submission
 
 log = logging.getLogger(__name__)
@@ -49,16 +55,35 @@ class ReferralWriter:
     def _flush(self) -> None:
         batch, self._pending, self._scheduled = self._pending, [], False
         try:
-            answers = self._store([item for item, _ in batch])
-        except Exception as error:  # every waiting request learns of it; none hangs
-            log.exception("storing %d referrals failed", len(batch))
-            for _, answer in batch:
-                if not answer.done():
-                    answer.set_exception(error)
-            return
-        for (_, answer), submission in zip(batch, answers, strict=True):
-            if not answer.done():  # its client may have gone away
-                answer.set_result(submission)
+            answers = self._answers([item for item, _ in batch])
+        except Exception as error:  # never leave a request hanging, whatever broke
+            answers = [error] * len(batch)
+        for (_, answer), result in zip(batch, answers, strict=True):
+            if answer.done():  # its client went away
+                continue
+            if isinstance(result, Exception):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)
+
+    def _answers(self, items: list[Incoming]) -> list[Submission | Exception]:
+        try:
+            return list(self._store(items))
+        except Exception as error:  # anything: find the culprit, one by one
+            log.warning(
+                "storing %d referrals failed (%s); storing each on its own",
+                len(items),
+                type(error).__name__,
+            )
+        return [self._store_alone(item) for item in items]
+
+    def _store_alone(self, item: Incoming) -> Submission | Exception:
+        try:
+            (submission,) = self._store([item])
+        except Exception as error:  # this item's own failure, and only its
+            log.error("storing one referral failed (%s)", type(error).__name__)
+            return StorageError("the referral could not be stored")
+        return submission
 
 
 class WriterPerLoop:

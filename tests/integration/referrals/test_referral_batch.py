@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from care_api.writer import ReferralWriter
 from care_models.db import session_factory
+from care_models.errors import StorageError
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
 from care_models.referrals.store import Incoming, Submission, store_referrals
@@ -72,11 +73,12 @@ def test_a_batch_answers_each_referral_as_if_alone(county_engine: Engine, vault:
 
 def test_the_writer_batches_a_turn_of_the_loop_and_answers_every_request() -> None:
     batches: list[int] = []
+    poison: Any = object()
 
     def store(items: list[Incoming]) -> list[Submission]:
         batches.append(len(items))
-        if len(batches) == 2:
-            raise RuntimeError("database gone")
+        if poison in items:
+            raise RuntimeError("database refused one row")
         return [Submission(Referral(id=n), created=True) for n in range(len(items))]
 
     writer = ReferralWriter(store)
@@ -84,12 +86,41 @@ def test_the_writer_batches_a_turn_of_the_loop_and_answers_every_request() -> No
 
     async def scenario() -> list[Any]:
         together = await asyncio.gather(*(writer.submit(item) for _ in range(5)))
-        failed = await asyncio.gather(
-            *(writer.submit(item) for _ in range(3)), return_exceptions=True
+        mixed = await asyncio.gather(
+            *(writer.submit(x) for x in (item, poison, item)), return_exceptions=True
         )
-        return [*together, *failed]
+        return [*together, *mixed]
 
     answers = asyncio.run(scenario())
-    assert batches == [5, 3]  # one transaction per turn of the loop
+    assert batches == [5, 3, 1, 1, 1]  # one transaction per turn; a failure: one by one
     assert [a.referral.id for a in answers[:5]] == [0, 1, 2, 3, 4]
-    assert all(isinstance(a, RuntimeError) for a in answers[5:])  # nobody left hanging
+    assert isinstance(answers[6], StorageError)  # only the culprit fails; nobody hangs
+    assert answers[5].created and answers[7].created
+
+
+def test_one_failing_referral_does_not_fail_another_hospitals(
+    county_engine: Engine, vault: Vault
+) -> None:
+    """A body that cannot be stored (UTF-16, past a validator) shared a batch with a valid
+    referral of another hospital: the valid one is stored, only the culprit fails."""
+    every = specs(30)
+    good = every[0]
+    bad = next(s for s in every if s.hospital_code != good.hospital_code)
+    culprit = _incoming(county_engine, bad)
+    culprit = Incoming(culprit.hospital, culprit.body.decode().encode("utf-16"), culprit.record)
+    factory = session_factory(county_engine)
+    writer = ReferralWriter(lambda items: store_referrals(factory, vault, items))
+
+    async def scenario() -> list[Any]:
+        return await asyncio.gather(
+            writer.submit(_incoming(county_engine, good)),
+            writer.submit(culprit),
+            return_exceptions=True,
+        )
+
+    stored, failed = asyncio.run(scenario())
+    assert isinstance(stored, Submission) and stored.created, stored
+    assert isinstance(failed, StorageError)
+    with Session(county_engine) as session:
+        kept = session.scalars(select(Referral.identifier_value)).all()
+    assert kept == [good.number]
