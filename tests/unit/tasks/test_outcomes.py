@@ -49,7 +49,11 @@ def test_transient_errors_are_left_to_the_retries(error: CareError) -> None:
 def test_every_domain_exception_is_in_the_tree_and_says_whether_to_retry() -> None:
     classes = [c for c in vars(errors).values() if inspect.isclass(c) and issubclass(c, Exception)]
     assert all(issubclass(c, CareError) for c in classes)
-    assert {c for c in classes if c.retryable} == {TransientError, ExternalServiceError}
+    # The retryable ones are exactly the TransientError branch.
+    retryable = {c for c in classes if c.retryable}
+    assert retryable == {c for c in classes if issubclass(c, TransientError)}
+    assert {TransientError, ExternalServiceError} <= retryable
+    assert not any(issubclass(c, errors.DataError) for c in retryable)
 
 
 def test_a_wrapped_step_turns_a_missing_setting_into_a_failure_without_retry(
