@@ -9,7 +9,7 @@ The parsing edge (README, "Discharge referrals"): token first, then media type a
 size, then strict UTF-8 and bounded JSON (``care_models.fhir.limits``), all in a
 bounded validation pool (``care_api.validation``) that answers 503 when full. Task
 ids are ASCII digits of bounded length, search parameters are checked, and
-:class:`CatchAll` answers anything unexpected with one OperationOutcome and one log
+``care_api.edge.CatchAll`` answers anything unexpected with one OperationOutcome and one log
 line. A changed resubmission is a 409 (why: ``care_models.referrals.store``).
 
 Speed: a valid token is remembered (by its keyed hash, never in clear) for
@@ -43,8 +43,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from care_api.edge import CatchAll, charset_of, parameter_issue
 from care_api.headers import SecurityHeaders
 from care_api.ratelimit import LimitUnavailable, RateLimiter
 from care_api.validation import ValidationPool
@@ -55,7 +55,7 @@ from care_models.errors import OverloadedError, StorageError
 from care_models.fhir.bundle import BundleRejected, InputLimits, Issue, operation_outcome
 from care_models.fhir.capability import capability_statement as fhir_capability
 from care_models.fhir.capability import searchable
-from care_models.fhir.limits import ELEMENT_NAME, FORBIDDEN
+from care_models.fhir.limits import FORBIDDEN
 from care_models.privacy import Vault
 from care_models.referrals.store import (
     Incoming,
@@ -78,7 +78,6 @@ ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 TASK_ID = re.compile(r"[0-9]{1,18}")
 COUNT = re.compile(r"[0-9]{1,4}")
 RETRY_AFTER_SECONDS = 2
-UNEXPECTED = Issue("exception", "request", "an unexpected error occurred; it has been logged")
 
 
 class ApiError(Exception):
@@ -379,7 +378,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return outcome_response(400, [_parameter_issue(error) for error in exc.errors()[:5]])
+        return outcome_response(400, [parameter_issue(error) for error in exc.errors()[:5]])
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -396,7 +395,7 @@ def create_app(
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in ACCEPTED_TYPES:
             raise ApiError(415, "not-supported", "Content-Type", f"send {FHIR_JSON}")
-        charset = _charset(request.headers.get("content-type", ""))
+        charset = charset_of(request.headers.get("content-type", ""))
         if charset not in (None, "utf-8", "utf8"):
             raise ApiError(415, "not-supported", "Content-Type", "the charset must be utf-8")
         body = await read_limited_body(request, care.settings.api_max_body_bytes)
@@ -482,14 +481,6 @@ def _own_referral(care: CareState, hospital: Organisation, task_id: str) -> Refe
         ).one_or_none()
 
 
-def _charset(content_type: str) -> str | None:
-    for parameter in content_type.split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        if name.strip().lower() == "charset":
-            return value.strip().strip('"').lower()
-    return None
-
-
 def _search_text(value: str | None, parameter: str, limit: int) -> str | None:
     """A search parameter within its length, without control characters (400 otherwise)."""
     if value is not None and (len(value) > limit or FORBIDDEN.search(value)):
@@ -504,45 +495,6 @@ def _updated_after(value: str | None) -> dt.datetime | None:
     if not value.startswith("gt"):
         raise ApiError(400, "not-supported", "_lastUpdated", "only the gt prefix is supported")
     return _parse_instant(value[2:], "_lastUpdated")
-
-
-def _parameter_issue(error: Any) -> Issue:
-    """A request-validation error as an Issue: the parameter's name, never its value."""
-    names = [str(p) for p in error.get("loc", ()) if isinstance(p, str)]
-    name = names[-1] if names and ELEMENT_NAME.fullmatch(names[-1].lstrip("_")) else "request"
-    return Issue("invalid", name, f"is not valid ({error.get('type', 'invalid')})")
-
-
-class CatchAll:
-    """Every unexpected error: an OperationOutcome 500 and one log line, nothing more.
-
-    Outside Starlette's error middleware, so the exception does not travel on to the
-    server (which would log its traceback, where a database error quotes parameters).
-    The log line names the error's type and the route's template, never the URL or
-    the body: both are client input.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked)
-        except Exception as error:  # the one place that answers what nobody expected
-            route = getattr(scope.get("route"), "path", "?")
-            log.error("unexpected %s answering %s %s", type(error).__name__, scope["method"], route)
-            if not started:
-                await outcome_response(500, [UNEXPECTED])(scope, receive, send)
 
 
 def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> bytes:
