@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from care_models.fhir.instants import parse_instant
 
 # Search parameter of an _include/_revinclude -> the element it follows.
 REFERENCE_PARAMS = {
@@ -27,23 +28,10 @@ REFERENCE_PARAMS = {
 }
 SEARCH_PARAMS = {"status", "_lastUpdated", "_sort", "_count", "_include", "_revinclude"}
 SORTS = ("_lastUpdated", "-_lastUpdated")
-_FRACTION = re.compile(r"\.(\d+)")
 
 
 class BadRequest(Exception):
     """The search cannot be answered as asked (HTTP 400); the message says why."""
-
-
-def parse_instant(value: str) -> dt.datetime:
-    """A FHIR instant or date (``2025-03-14``, ``...T01:02:03.123Z``) as an aware datetime."""
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def format_instant(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

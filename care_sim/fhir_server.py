@@ -64,6 +64,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from care_models.fhir.capability import capability_statement, searchable
+from care_models.fhir.instants import format_instant
 from care_sim.fhir_search import (
     REFERENCE_PARAMS,
     BadRequest,
@@ -71,7 +72,6 @@ from care_sim.fhir_search import (
     compare,
     decode_token,
     encode,
-    format_instant,
     search_state,
     stamp,
     targets,

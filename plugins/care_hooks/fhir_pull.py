@@ -70,6 +70,7 @@ from care_models.fhir.bundle import (
     BundleRejected,
     Issue,
 )
+from care_models.fhir.instants import format_instant, parse_instant
 from care_models.privacy import Vault, audit
 from care_models.referrals.store import submit_referral
 from care_models.schema import AuditLog, Organisation, SyncWatermark
@@ -102,7 +103,6 @@ ENTRY_ORDER = (
 )
 MAX_PAGES = 10_000
 MAX_SAME_PAGE = 3  # a next link repeating more often than this is a loop, not a glitch
-_FRACTION = re.compile(r"\.(\d+)")
 _RELATIVE = re.compile(r"^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 
@@ -124,19 +124,6 @@ class PullResult:
 
 def watermark_source(hospital: Organisation) -> str:
     return f"fhir:{hospital.code}"
-
-
-def parse_instant(value: str) -> dt.datetime:
-    """A FHIR instant (``2025-03-14T01:02:03.123Z``) or date as an aware datetime."""
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
-    moment = dt.datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def format_instant(moment: dt.datetime) -> str:
-    """A FHIR instant to the millisecond, rounded down (a ``ge`` bound only widens)."""
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def search_params(

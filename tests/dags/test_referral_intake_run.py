@@ -12,10 +12,7 @@ RRN, an address); after the runs, nothing personal is found in clear anywhere th
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +37,7 @@ from care_models.workdays import seoul_today
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from tests.conftest import TEST_KEYS
 from tests.dags.airflow_runs import dags_test, prepare
+from tests.support.callbacks import closed_port_url, receiving_endpoint
 from tests.support.leaks import (
     coordinate_needles,
     county_needles,
@@ -55,18 +53,6 @@ from tests.support.referrals import bundle_bytes, dump_database, specs
 PUSHED = [*specs(6, seed=5)[:3], hostile(specs(6, seed=5)[3]), *specs(6, seed=5)[4:]]
 HOSTILE = PUSHED[3]
 UNREADABLE, LIVE, DEAD = PUSHED[0], PUSHED[1], PUSHED[2]
-
-
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []  # noqa: RUF012
-
-    def do_POST(self) -> None:
-        type(self).received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -130,24 +116,14 @@ def test_referral_workflows_pull_answer_and_tell_the_hospitals(
         assert len(visits.all()) == len(accepted) >= 5
         assert session.scalars(select(OperationalAlert.kind)).all() == ["intake_fault"]
 
-    _Receiver.received = []
-    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        closed_port = probe.getsockname()[1]
-    urls = {
-        LIVE.hospital_code: f"http://127.0.0.1:{receiver.server_address[1]}/tasks",
-        DEAD.hospital_code: f"http://127.0.0.1:{closed_port}/tasks",
-    }
-    with Session(engine) as session, session.begin():
-        for code, url in urls.items():
-            session.execute(
-                update(Organisation).where(Organisation.code == code).values(callback_url=url)
-            )
-    try:
+    with receiving_endpoint("/tasks") as (alive, received):
+        urls = {LIVE.hospital_code: alive, DEAD.hospital_code: closed_port_url("/tasks")}
+        with Session(engine) as session, session.begin():
+            for code, url in urls.items():
+                session.execute(
+                    update(Organisation).where(Organisation.code == code).values(callback_url=url)
+                )
         output += _succeeded(dags_test(home, care_url, "hospital_callbacks"))
-    finally:
-        receiver.shutdown()
     with Session(engine) as session:
         events = session.execute(
             select(Organisation.code, ReferralStatusEvent)
@@ -157,7 +133,7 @@ def test_referral_workflows_pull_answer_and_tell_the_hospitals(
         ).all()
     live = [e for code, e in events if code == LIVE.hospital_code]
     dead = [e for code, e in events if code == DEAD.hospital_code]
-    assert len(_Receiver.received) == len(live) >= 2
+    assert len(received) == len(live) >= 2
     assert all(e.callback_delivered_at is not None for e in live)
     # The closed port: its first version tried once and waiting out its backoff; the
     # later versions of the same Task wait behind it.

@@ -5,12 +5,10 @@ most the breaker's few attempts a run, and an event is dead-lettered after the l
 from __future__ import annotations
 
 import datetime as dt
-import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import closing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -24,6 +22,7 @@ from care_models.referrals.callbacks import DEAD_LETTER, CallbackRules, deliver_
 from care_models.schema import OperationalAlert, Organisation, Referral, ReferralStatusEvent
 from care_models.synthetic.county import HOSPITALS
 from tests.integration.referrals.test_intake import submit
+from tests.support.callbacks import closed_port_url, receiving_endpoint
 from tests.support.referrals import bundle_bytes, specs
 
 HANGING, CLOSED, ALIVE = (code for code, *_ in HOSPITALS[:3])
@@ -56,38 +55,17 @@ class _Silent:
             connection.close()
 
 
-class _Receiver(BaseHTTPRequestHandler):
-    received: list[dict[str, Any]] = []  # noqa: RUF012
-
-    def do_POST(self) -> None:
-        type(self).received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args: object) -> None:
-        pass
-
-
-def _closed_port_url() -> str:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/task-updates"  # nothing listens there any more
-
-
 @pytest.fixture
 def endpoints() -> Iterator[dict[str, Any]]:
     silent = _Silent()
-    _Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {
-        "silent": silent,
-        HANGING: silent.url,
-        CLOSED: _closed_port_url(),
-        ALIVE: f"http://127.0.0.1:{server.server_address[1]}/task-updates",
-    }
-    server.shutdown()
+    with receiving_endpoint() as (alive, received):
+        yield {
+            "silent": silent,
+            "received": received,
+            HANGING: silent.url,
+            CLOSED: closed_port_url(),
+            ALIVE: alive,
+        }
     silent.close()
 
 
@@ -127,7 +105,7 @@ def test_dead_endpoints_cost_a_bounded_few_attempts_and_end_in_a_dead_letter(
         first = deliver_callbacks(factory, send, rules, now=now)
         # The live hospital is told at once; each dead one trips its breaker after two
         # failures, and its third event waits for the next run.
-        assert len(_Receiver.received) == 3 and first.delivered == 3
+        assert len(endpoints["received"]) == 3 and first.delivered == 3
         assert len(silent.connections) == 2
         assert (first.failed, first.skipped) == (4, 2)
         assert sorted(first.tripped) == sorted([HANGING, CLOSED])
@@ -148,7 +126,7 @@ def test_dead_endpoints_cost_a_bounded_few_attempts_and_end_in_a_dead_letter(
 
         idle = deliver_callbacks(factory, send, rules, now=now + dt.timedelta(days=30))
     assert (idle.delivered, idle.failed, idle.skipped) == (0, 0, 0)
-    assert len(silent.connections) == 6 and len(_Receiver.received) == 3
+    assert len(silent.connections) == 6 and len(endpoints["received"]) == 3
     with Session(county_engine) as session:
         alerts = session.scalars(
             select(OperationalAlert).where(OperationalAlert.kind == DEAD_LETTER)
