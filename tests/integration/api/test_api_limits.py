@@ -18,9 +18,11 @@ from care_models import tokens
 from care_models.config import Settings
 from care_models.privacy import Vault
 from care_models.schema import Organisation
+from tests.support.limits import mid_minute  # noqa: F401  (a fixture)
 from tests.support.referrals import api_settings, bundle_bytes, headers, specs
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+pytestmark = pytest.mark.usefixtures("mid_minute")
 
 
 def _client(app: FastAPI, address: str = "192.0.2.10") -> TestClient:

@@ -17,6 +17,7 @@ from care_api.app import create_app
 from care_models.privacy import Vault
 from care_models.schema import AuditLog, Referral, ReferralStatusEvent
 from care_models.synthetic import referrals as sr
+from tests.support.limits import mid_minute  # noqa: F401  (a fixture)
 from tests.support.referrals import (
     api_settings,
     bundle_bytes,
@@ -237,6 +238,7 @@ def test_task_search_by_identifier_and_last_updated(api: TestClient) -> None:
     assert earlier["total"] == 2
 
 
+@pytest.mark.usefixtures("mid_minute")
 def test_rate_limit_per_hospital(county_engine: Engine, vault: Vault) -> None:
     settings = api_settings(CARE_API_RATE_PER_MINUTE="3")
     with TestClient(create_app(settings=settings, engine=county_engine, vault=vault)) as api:
