@@ -55,11 +55,12 @@ demo: install
 
 # Debian packages the browser tests and Korean screenshots need, and nginx for the
 # proxy tests (root, as on CI). Without root they are not installed and those tests
-# skip, saying why.
+# skip, saying why. (grep -c reads fc-list to the end: with pipefail, grep -q could
+# close the pipe early, fail fc-list and reinstall every time.)
 browser-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
 		|| { ! command -v nginx >/dev/null && ! test -x /usr/sbin/nginx; } \
-		|| ! fc-list 2>/dev/null | grep -qi nanum; then \
+		|| ! fc-list 2>/dev/null | grep -ci nanum >/dev/null; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			echo "==> installing chromium chromium-driver fonts-nanum nginx-light"; \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
