@@ -24,25 +24,27 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from bench.api_server import api_server  # noqa: E402
+from bench.api_server import api_server, hospital_headers  # noqa: E402
 from bench.intake import prepare_care_database, scratch_database  # noqa: E402
+from care_models.config import load_settings  # noqa: E402
 from care_models.privacy import Vault, generate_key  # noqa: E402
 from care_models.synthetic import referrals as sr  # noqa: E402
 from care_models.synthetic.county import build_county  # noqa: E402
-from care_models.synthetic.load import hospital_token  # noqa: E402
+from care_models.synthetic.load import issue_synthetic_tokens  # noqa: E402
 from care_models.workdays import seoul_today  # noqa: E402
 from care_sim import hostile  # noqa: E402
 
 
-def _send(client: httpx.Client, case: hostile.Case) -> str:
+def _send(client: httpx.Client, case: hostile.Case, tokens: dict[str, dict[str, str]]) -> str:
     """The answer's status, or ``bad-outcome`` for a refusal that is no OperationOutcome."""
     headers = {"Content-Type": case.content_type}
     if case.hospital is not None:
-        headers["Authorization"] = f"Bearer {hospital_token(case.hospital)}"
+        headers["Authorization"] = tokens[case.hospital]["Authorization"]
     try:
         response = client.request(case.method, case.path, content=case.body, headers=headers)
     except httpx.HTTPError as error:
@@ -63,24 +65,33 @@ def run(database: str, cases: int, clients: int, seed: int, workdir: Path) -> Co
     specs = sr.referral_specs(county, 40, today=seoul_today(), seed=seed)
     rng = random.Random(seed)
     requests = [hostile.case(rng, specs) for _ in range(cases)]
-    encryption_key, match_key = generate_key(), generate_key()
-    vault = Vault.from_keys([encryption_key], match_key)
+    encryption_key, match_key, token_key = generate_key(), generate_key(), generate_key()
+    vault = Vault.from_keys([encryption_key], match_key, token_key)
     with scratch_database(database, workdir) as url:
-        prepare_care_database(url, vault, county).dispose()
+        # The limits stay out of the way: the cases are for the parser, not the limiter.
         env = {
             "CARE_DATABASE_URL": url,
             "CARE_ENCRYPTION_KEYS": encryption_key,
             "CARE_MATCH_KEY": match_key,
+            "CARE_TOKEN_KEY": token_key,
             "CARE_VAR_DIR": str(workdir / f"var-{database}"),
             "CARE_API_RATE_PER_MINUTE": "1000000",
+            "CARE_API_BYTES_PER_MINUTE": str(10**12),
+            "CARE_API_AUTH_FAILURES_PER_MINUTE": "1000000",
         }
+        settings = load_settings(env)
+        engine = prepare_care_database(url, vault, county)
+        with Session(engine) as session, session.begin():
+            issue_synthetic_tokens(session, vault, settings, county)
+        engine.dispose()
+        tokens = hospital_headers(settings)
         with (
             api_server("subprocess", env) as base_url,
             httpx.Client(base_url=base_url, timeout=60) as client,
             ThreadPoolExecutor(max_workers=clients) as pool,
         ):
             started = time.monotonic()
-            statuses = Counter(pool.map(lambda case: _send(client, case), requests))
+            statuses = Counter(pool.map(lambda case: _send(client, case, tokens), requests))
             elapsed = time.monotonic() - started
     print(f"{database}: {cases} cases in {elapsed:.1f} s")
     for status, count in sorted(statuses.items()):

@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from care_models.fhir.bundle import Issue, operation_outcome
@@ -60,6 +61,8 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, tracked)
+        except ClientDisconnect:  # the client left mid-request: nobody to answer, no fault
+            return
         except Exception as error:  # the one place that answers what nobody expected
             route = getattr(scope.get("route"), "path", "?")
             log.error("unexpected %s answering %s %s", type(error).__name__, scope["method"], route)

@@ -49,19 +49,14 @@ class Limits:
 
     read_timeout: float
     max_connections: int
-    max_request_bytes: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
-        return cls(
-            settings.api_read_timeout_seconds,
-            settings.api_max_connections,
-            settings.api_max_body_bytes + HEADER_ALLOWANCE,
-        )
+        return cls(settings.api_read_timeout_seconds, settings.api_max_connections)
 
 
 class _ReadDeadline(asyncio.Protocol):
-    """Disconnects a client that takes too long, or sends too much, to make a request.
+    """Disconnects a client that takes too long to make a request.
 
     uvicorn bounds only the idle time between requests (``timeout_keep_alive``); from
     the first byte (or the connection itself) to the end of the body it waits forever,
@@ -70,11 +65,13 @@ class _ReadDeadline(asyncio.Protocol):
     body is complete, closes the connection. "Complete" is read from the protocol's
     current request cycle (``cycle.more_body``, in both of uvicorn's HTTP/1.1
     implementations), the one thing this relies on beyond ``asyncio.Protocol``.
+    Size needs no cap here: the app refuses a declared or streamed body over
+    ``CARE_API_MAX_BODY_BYTES`` (413) and uvicorn pauses reading what the app has not
+    taken, so a worker never holds more than a body and a read buffer per connection.
     """
 
     limits: Limits
     _deadline: asyncio.TimerHandle | None = None
-    _received = 0  # bytes of the request being read
     _finished: object = None  # the last request cycle read in full
 
     def connection_made(self, transport: Any) -> None:
@@ -84,22 +81,29 @@ class _ReadDeadline(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._deadline is None:
             self._arm()
-        self._received += len(data)
-        if self._received > self.limits.max_request_bytes:
-            self._expire()
-            return
         super().data_received(data)
         cycle = getattr(self, "cycle", None)
-        if cycle is not None and cycle is not self._finished and not cycle.more_body:
+        # A request is done when its body is in, or when it has been answered (uvicorn
+        # then drops the rest of the body and never marks it complete): a deadline left
+        # armed would close the kept-alive connection under the client's next request.
+        done = cycle is not None and (not cycle.more_body or self._answered())
+        if done and cycle is not self._finished:
             self._finished = cycle
             self._disarm()
+
+    def _answered(self) -> bool:
+        """Whether the app has answered the request being read (a 413, say). The rest of
+        its body is then read and dropped (uvicorn drops a body after the response), as
+        a lingering close does: closing at once would reset a client still sending, and
+        it would never read its answer. The read deadline still bounds how long."""
+        cycle = getattr(self, "cycle", None)
+        return bool(getattr(cycle, "response_complete", False))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        self._received = 0
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(self.limits.read_timeout, self._expire)
 
