@@ -40,6 +40,22 @@ def hospital_headers(settings: Settings) -> dict[str, dict[str, str]]:
     }
 
 
+def api_env(url: str, keys: tuple[str, str, str], var_dir: Path, **extra: str) -> dict[str, str]:
+    """The API's CARE_ settings for a benchmark: its database and keys, and the per-hospital
+    limits out of the way (a benchmark measures the API, not the limiter)."""
+    encryption_key, match_key, token_key = keys
+    return {
+        "CARE_DATABASE_URL": url,
+        "CARE_ENCRYPTION_KEYS": encryption_key,
+        "CARE_MATCH_KEY": match_key,
+        "CARE_TOKEN_KEY": token_key,
+        "CARE_VAR_DIR": str(var_dir),
+        "CARE_API_RATE_PER_MINUTE": "1000000",
+        "CARE_API_BYTES_PER_MINUTE": str(10**12),
+        **extra,
+    }
+
+
 @contextmanager
 def api_server(mode: str, env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """The care API on 127.0.0.1: uvicorn processes (default) or a thread of this one."""

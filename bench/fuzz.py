@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from bench.api_server import api_server, hospital_headers  # noqa: E402
+from bench.api_server import api_env, api_server, hospital_headers  # noqa: E402
 from bench.intake import prepare_care_database, scratch_database  # noqa: E402
 from care_models.config import load_settings  # noqa: E402
 from care_models.privacy import Vault, generate_key  # noqa: E402
@@ -69,16 +69,12 @@ def run(database: str, cases: int, clients: int, seed: int, workdir: Path) -> Co
     vault = Vault.from_keys([encryption_key], match_key, token_key)
     with scratch_database(database, workdir) as url:
         # The limits stay out of the way: the cases are for the parser, not the limiter.
-        env = {
-            "CARE_DATABASE_URL": url,
-            "CARE_ENCRYPTION_KEYS": encryption_key,
-            "CARE_MATCH_KEY": match_key,
-            "CARE_TOKEN_KEY": token_key,
-            "CARE_VAR_DIR": str(workdir / f"var-{database}"),
-            "CARE_API_RATE_PER_MINUTE": "1000000",
-            "CARE_API_BYTES_PER_MINUTE": str(10**12),
-            "CARE_API_AUTH_FAILURES_PER_MINUTE": "1000000",
-        }
+        env = api_env(
+            url,
+            (encryption_key, match_key, token_key),
+            workdir / f"var-{database}",
+            CARE_API_AUTH_FAILURES_PER_MINUTE="1000000",
+        )
         settings = load_settings(env)
         engine = prepare_care_database(url, vault, county)
         with Session(engine) as session, session.begin():

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
-from bench.api_server import api_server, hospital_headers
+from bench.api_server import api_env, api_server, hospital_headers
 from bench.loadgen import Job, RoundResult, load_round
 from care_models import migrations
 from care_models.config import load_settings
@@ -438,15 +438,7 @@ def bench_api(
         f"requests as fast as answered, then {requests} at {API_RATE_GOAL:.0f} req/s"
     )
     with scratch_database(database, workdir) as url:
-        env = {
-            "CARE_DATABASE_URL": url,
-            "CARE_ENCRYPTION_KEYS": encryption_key,
-            "CARE_MATCH_KEY": match_key,
-            "CARE_TOKEN_KEY": token_key,
-            "CARE_VAR_DIR": str(workdir / "api-var"),
-            "CARE_API_RATE_PER_MINUTE": "1000000",
-            "CARE_API_BYTES_PER_MINUTE": str(10**12),
-        }
+        env = api_env(url, vault_keys, workdir / "api-var")
         settings = load_settings(env)
         engine = prepare_care_database(url, vault, county)
         with Session(engine) as session, session.begin():
