@@ -11,12 +11,41 @@ The models live in one module per area and are all importable from here.
 """
 
 from care_models.schema.access import AccessToken, DatabaseMark
-from care_models.schema.alerts import Alert, Device, EscalationStep, SyncWatermark
+from care_models.schema.alerts import (
+    Alert,
+    AlertRevision,
+    Device,
+    EscalationStep,
+    Incident,
+    SyncWatermark,
+    VendorSecret,
+)
 from care_models.schema.base import NAMING_CONVENTION, Base, created_at, one_of
 from care_models.schema.care import CarePlan, PlannedService, UnplannedContact, Visit, VisitPlan
-from care_models.schema.conferences import AgendaItem, Conference, ConferenceParticipant, Decision
-from care_models.schema.county import Client, Organisation, Staff, StaffLeave, Town
-from care_models.schema.operations import AuditLog, GateResult, OperationalAlert, QuarantinedRow
+from care_models.schema.conferences import (
+    AgendaItem,
+    Conference,
+    ConferenceMember,
+    ConferenceParticipant,
+    Decision,
+)
+from care_models.schema.county import (
+    Client,
+    ClientAbsence,
+    ClosureDay,
+    DutyRoster,
+    Organisation,
+    Staff,
+    StaffLeave,
+    Town,
+)
+from care_models.schema.operations import (
+    AuditLog,
+    GateResult,
+    OperationalAlert,
+    OutboundMessage,
+    QuarantinedRow,
+)
 from care_models.schema.pledges import (
     Budget,
     IndicatorActual,
@@ -31,25 +60,32 @@ __all__ = [
     "AccessToken",
     "AgendaItem",
     "Alert",
+    "AlertRevision",
     "AuditLog",
     "Base",
     "Budget",
     "CarePlan",
     "Case",
     "Client",
+    "ClientAbsence",
+    "ClosureDay",
     "Conference",
+    "ConferenceMember",
     "ConferenceParticipant",
     "DatabaseMark",
     "Decision",
     "Device",
+    "DutyRoster",
     "EscalationStep",
     "GateResult",
+    "Incident",
     "IndicatorActual",
     "IndicatorTarget",
     "MatchReview",
     "Need",
     "OperationalAlert",
     "Organisation",
+    "OutboundMessage",
     "PlannedService",
     "PledgeIndicator",
     "PledgeProgram",
@@ -61,6 +97,7 @@ __all__ = [
     "SyncWatermark",
     "Town",
     "UnplannedContact",
+    "VendorSecret",
     "Visit",
     "VisitPlan",
     "created_at",

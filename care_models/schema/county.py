@@ -28,6 +28,7 @@ class Town(Base):
     __tablename__ = "towns"
     __table_args__ = (
         one_of("kind", vocab.TOWN_KINDS),
+        CheckConstraint("conference_weekday BETWEEN 0 AND 6", name="conference_weekday"),
         CheckConstraint(
             "latitude BETWEEN 33 AND 39 AND longitude BETWEEN 124 AND 132", name="in_korea"
         ),
@@ -39,6 +40,9 @@ class Town(Base):
     latitude: Mapped[float]
     longitude: Mapped[float]
     urban: Mapped[bool] = mapped_column(default=False)
+    # The town's tier-1 conference (0 = Monday); NULL takes the county default setting.
+    conference_weekday: Mapped[int | None]
+    conference_time: Mapped[dt.time | None] = mapped_column(Time)
 
 
 class Organisation(Base):
@@ -64,6 +68,8 @@ class Organisation(Base):
     # Providers: the services they deliver; vendors: the device type they run.
     services: Mapped[list[Any]] = mapped_column(default=list)
     device_type: Mapped[str | None] = mapped_column(String(20))
+    # A work address (conference invitations), not a person's.
+    email: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = created_at()
 
 
@@ -88,6 +94,8 @@ class Staff(Base):
     lunch_end: Mapped[dt.time | None] = mapped_column(Time)
     max_visits_per_day: Mapped[int] = mapped_column(default=8)
     active: Mapped[bool] = mapped_column(default=True)
+    email: Mapped[str | None] = mapped_column(String(120))
+    phone_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class StaffLeave(Base):
@@ -151,7 +159,40 @@ class Client(Base):
     preferred_window_start: Mapped[dt.time | None] = mapped_column(Time)
     preferred_window_end: Mapped[dt.time | None] = mapped_column(Time)
     usual_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # A registered guardian is told by SMS only where the client consented.
+    guardian_phone_enc: Mapped[str | None] = mapped_column(Text)
+    guardian_consent: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = mapped_column(
         server_default=func.current_timestamp(), onupdate=func.current_timestamp()
     )
+
+
+class ClosureDay(Base):
+    """A day the county office is closed beyond the public holidays (conferences move)."""
+
+    __tablename__ = "closure_days"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(100))
+
+
+class DutyRoster(Base):
+    """The county's on-duty worker for a weekend or holiday day (alert protocol, day 2)."""
+
+    __tablename__ = "duty_roster"
+    __table_args__ = (UniqueConstraint("day"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+
+
+class ClientAbsence(Base):
+    """A client in hospital or away until a date: their alerts are stored, not escalated."""
+
+    __tablename__ = "client_absences"
+    __table_args__ = (one_of("reason", vocab.ABSENCE_REASONS),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    starts_at: Mapped[dt.datetime]
+    until: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(String(20))

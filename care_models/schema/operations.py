@@ -1,4 +1,4 @@
-"""The audit log, data-quality gate results and quarantine."""
+"""The audit log, data-quality gate results, quarantine, operational alerts, outbound messages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from care_models.schema.base import Base, created_at
+from care_models import vocab
+from care_models.schema.base import Base, created_at, one_of
 
 
 class AuditLog(Base):
@@ -79,3 +80,35 @@ class OperationalAlert(Base):
     entity_id: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(String(200))
     resolved_at: Mapped[dt.datetime | None]
+
+
+class OutboundMessage(Base):
+    """An SMS or mail the platform sends, once per natural key, with its delivery state.
+
+    No address is stored here: the recipient is a row (client, guardian of a client,
+    staff, organisation, participant), read and decrypted only when sending.
+    """
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (
+        UniqueConstraint("natural_key"),
+        one_of("channel", vocab.MESSAGE_CHANNELS),
+        one_of("status", vocab.MESSAGE_STATUSES),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    natural_key: Mapped[str] = mapped_column(String(160))
+    purpose: Mapped[str] = mapped_column(String(40))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id"))
+    recipient_role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    provider_message_id: Mapped[str | None] = mapped_column(String(80))
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = created_at()
+    sent_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
