@@ -137,6 +137,7 @@ VENDORS: tuple[tuple[str, str, str], ...] = (
     ("V-PLUG", "스마트플러그케어", "smart_plug"),
     ("V-SENSOR", "안전센서원", "emergency_sensor"),
     ("V-AICALL", "AI안부콜", "ai_call"),
+    ("V-SPEAKER", "AI스피커", "ai_speaker"),
 )
 
 SURNAMES = (
