@@ -139,6 +139,9 @@ VENDORS: tuple[tuple[str, str, str], ...] = (
     ("V-AICALL", "AI안부콜", "ai_call"),
     ("V-SPEAKER", "AI스피커", "ai_speaker"),
 )
+# Devices drawn per client come from the first three vendors only: speakers are handed out
+# by the alerts fleet with its own random stream, so adding them left this county unchanged.
+CLIENT_DEVICE_VENDORS = VENDORS[:3]
 
 SURNAMES = (
     ("김", 21.5),
@@ -468,7 +471,7 @@ def _client(
         client.needs = [(c, rng.choice(NEED_CODES[c])) for c in sorted(categories)]
         client.services = _services(rng, tier, ltc)
     if client.household_type == "living_alone" and tier == "at_risk" and rng.random() < 0.6:
-        for vendor_code, _name, _device in rng.sample(VENDORS, k=rng.randint(1, 2)):
+        for vendor_code, _name, _device in rng.sample(CLIENT_DEVICE_VENDORS, k=rng.randint(1, 2)):
             device_counter[vendor_code] += 1
             client.devices.append((vendor_code, f"{vendor_code}-{device_counter[vendor_code]:06d}"))
     return client
