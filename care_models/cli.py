@@ -231,6 +231,30 @@ def _token(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _vendors(settings: Settings | None, args: argparse.Namespace) -> int:
+    """A vendor's push-signing secret: a new one printed once (rotate), or all revoked."""
+    from care_models.alerts import signing
+
+    assert settings is not None
+    engine = engine_from_settings(settings)
+    now, actor = tokens.utcnow(), f"cli:{_user()}"
+    with transaction(session_factory(engine)) as session:
+        if args.action == "revoke":
+            count = signing.revoke_secrets(session, args.vendor_code, now=now, actor=actor)
+            print(f"vendor {args.vendor_code}: {count} secrets revoked")
+            return 0
+        secret = signing.rotate_secret(
+            session, Vault.from_settings(settings), args.vendor_code, now=now, actor=actor
+        )
+    print(secret)
+    print(
+        f"vendor {args.vendor_code}: new push-signing secret, shown once; older secrets "
+        f"end in {signing.ROTATION_GRACE.days} day",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -256,6 +280,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "summary": ("print what the stages have produced", _summary),
     "leave": ("record a coordinator's leave, e.g. called in sick", _leave),
     "token": ("issue, rotate or revoke a hospital's or coordinator's token", _token),
+    "vendors": ("register or rotate (secret) or revoke a device vendor's push secret", _vendors),
 }
 
 
@@ -290,6 +315,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--reason", default="sick", help="sick, annual, training, other")
         if name == "token":
             _token_arguments(command)
+        if name == "vendors":
+            command.add_argument("action", choices=("secret", "revoke"))
+            command.add_argument("vendor_code", help="the vendor code, e.g. V-SPEAKER")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:

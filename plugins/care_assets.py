@@ -23,3 +23,6 @@ URGENT_VISITS = Asset("care://visits/urgent")
 
 VISIT_PLAN = Asset("care://visits/plan")
 """The week's visit plan published by ``home_visit_planning``."""
+
+DEVICE_ALERTS_PUSHED = Asset("care://alerts/pushed")
+"""A vendor pushed device alerts to the care API (stored); triggers ``device_alert_sync``."""

@@ -12,7 +12,7 @@ import logging
 from airflow.plugins_manager import AirflowPlugin
 
 from care_api.app import create_app
-from care_assets import REFERRALS_RECEIVED
+from care_assets import DEVICE_ALERTS_PUSHED, REFERRALS_RECEIVED
 
 REFERRALS_RECEIVED_URI = REFERRALS_RECEIVED.uri
 log = logging.getLogger(__name__)
@@ -35,11 +35,36 @@ def signal_referral_received(referral_id: int) -> None:
         )
 
 
+def signal_alerts_pushed(vendor_code: str, alert_ids: list[int]) -> None:
+    """An asset event on ``care://alerts/pushed``: ``device_alert_sync`` runs at once."""
+    from airflow.assets.manager import asset_manager
+    from airflow.models.asset import AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        uri = DEVICE_ALERTS_PUSHED.uri
+        asset = session.scalar(select(AssetModel).where(AssetModel.uri == uri))
+        if asset is None:
+            log.warning("asset %s is not known to Airflow yet", uri)
+            return
+        extra = {"vendor": vendor_code, "alert_ids": alert_ids[:100]}
+        asset_manager.register_asset_change(
+            asset=asset, extra=extra, source_is_api=True, session=session
+        )
+
+
+def _care_app() -> object:
+    app = create_app(on_referral_received=signal_referral_received)
+    app.state.on_alerts_pushed = signal_alerts_pushed
+    return app
+
+
 class CarePlugin(AirflowPlugin):
     name = "care_platform"
     fastapi_apps = [  # noqa: RUF012 (Airflow reads this class attribute)
         {
-            "app": create_app(on_referral_received=signal_referral_received),
+            "app": _care_app(),
             "url_prefix": "/care",
             "name": "Care API (hospitals)",
         },

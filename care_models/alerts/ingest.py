@@ -91,6 +91,7 @@ class IngestResult:
     quarantined: int = 0
     health_updates: int = 0
     stored: StoreResult = field(default_factory=StoreResult)
+    rules: list[str] = field(default_factory=list)  # the rules quarantined records broke
 
 
 def ingest_records(
@@ -109,9 +110,10 @@ def ingest_records(
             vendor_code,
             len(batch.quarantined),
             batch.evaluated,
-            ", ".join(sorted({q.rule for q in batch.quarantined})),
+            ", ".join(sorted({q.rule for q in batch.quarantined})),  # rules, never values
         )
-    return IngestResult(len(records), len(batch.quarantined), health, stored)
+    rules_broken = sorted({q.rule for q in batch.quarantined})
+    return IngestResult(len(records), len(batch.quarantined), health, stored, rules_broken)
 
 
 # -- pulls ---------------------------------------------------------------------------------

@@ -466,6 +466,9 @@ def create_app(
         pass
     else:
         app.include_router(web_router)
+    from care_api.vendor_push import router as vendor_push_router  # it imports this module
+
+    app.include_router(vendor_push_router)
     return app
 
 
