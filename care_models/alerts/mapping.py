@@ -219,19 +219,20 @@ def _text(record: dict[str, Any], path: str, name: str, limit: int) -> str:
 
 def parse_time(value: Any, time_format: str) -> dt.datetime:
     """A vendor's time as an aware UTC datetime; RecordRejected naming the rule."""
+    if time_format == "epoch_seconds":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise RecordRejected("occurred_at", "must be epoch seconds")
+    elif not isinstance(value, str) or len(value) > 40:
+        raise RecordRejected("occurred_at", "must be a time text")
     try:
         if time_format == "epoch_seconds":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise RecordRejected("occurred_at", "must be epoch seconds")
             return dt.datetime.fromtimestamp(float(value), dt.UTC)
-        if not isinstance(value, str) or len(value) > 40:
-            raise RecordRejected("occurred_at", "must be a time text")
         if time_format == "seoul_wall_clock":
             local = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
             return local.replace(tzinfo=SEOUL).astimezone(dt.UTC)
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError, OSError):
-        raise RecordRejected("occurred_at", f"is not a {time_format} time") from None
+        raise RecordRejected("occurred_at", f"is not a time in {time_format}") from None
     if parsed.tzinfo is None:
         raise RecordRejected("occurred_at", "needs a time zone")
     return parsed.astimezone(dt.UTC)
