@@ -21,6 +21,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -152,8 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     simulator = SpeakerSimulator(args.target, args.secret, vendor_code=args.vendor)
     base = simulator.start(args.port)
     print(f"AI speakers {args.vendor}: POST {base}/simulate/sos  (Ctrl-C stops)", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
-        threading.Event().wait()
+        while not done.wait(0.5):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
