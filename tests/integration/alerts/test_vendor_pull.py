@@ -32,7 +32,10 @@ from tests.support.alerts import (
     vendor_connection,
 )
 
-FAST = {"policy": RetryPolicy(attempts=3, backoff_seconds=0.01), "timeout_seconds": 0.5}
+FAST: dict[str, Any] = {
+    "policy": RetryPolicy(attempts=3, backoff_seconds=0.01),
+    "timeout_seconds": 0.5,
+}
 
 
 @pytest.fixture
@@ -297,5 +300,6 @@ def test_device_health_from_heartbeats_and_battery(
     with factory() as session:
         row = session.scalars(select(Device).where(Device.external_id == device)).one()
         stamp = row.last_heartbeat_at
+        assert stamp is not None
         assert (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)) == newest
         assert row.battery_pct == 40

@@ -60,7 +60,7 @@ def _push(
     api: TestClient, secret: str, event: DeviceEvent, timestamp: int | None = None
 ) -> httpx.Response:
     speaker = SpeakerSimulator(f"{api.base_url}{PUSH}", secret)
-    return speaker.push(event, timestamp=timestamp, client=api)  # type: ignore[arg-type]
+    return speaker.push(event, timestamp=timestamp, client=api)
 
 
 def _alerts(engine: Engine) -> list[Alert]:
@@ -93,7 +93,7 @@ def test_a_bad_signature_is_refused_and_nothing_stored(
     assert wrong_key.status_code == 401
     assert "X-Care-Signature" in wrong_key.text
     other_vendor = SpeakerSimulator(f"{api.base_url}/vendors/V-NOBODY/alerts", secret)
-    assert other_vendor.push(_sos(), client=api).status_code == 401  # type: ignore[arg-type]
+    assert other_vendor.push(_sos(), client=api).status_code == 401
     tampered = SpeakerSimulator(f"{api.base_url}{PUSH}", secret)
     headers = tampered.headers(body)
     assert api.post(PUSH, content=body + b" ", headers=headers).status_code == 401

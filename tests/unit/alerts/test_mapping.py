@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from care_sim.vendors.plug import PlugSimulator
 from care_sim.vendors.speaker import SpeakerSimulator
 
 AT = dt.datetime(2026, 12, 3, 1, 30, tzinfo=dt.UTC)
-DETAIL = {
+DETAIL: dict[str, dict[str, Any]] = {
     "power_no_change": {"hours": 36},
     "fire": {"forwarded_119": True},
     "gas": {"forwarded_119": True},
