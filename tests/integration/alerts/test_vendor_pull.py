@@ -15,7 +15,7 @@ from care_models.alerts import ingest
 from care_models.alerts.gate import vendor_gate_failures
 from care_models.alerts.ingest import pull_all_vendors, pull_vendor, read_cursor
 from care_models.db import session_factory
-from care_models.errors import MalformedResponseError
+from care_models.errors import ExternalServiceError, MalformedResponseError
 from care_models.schema import Alert, AlertRevision, Device, OperationalAlert, QuarantinedRow
 from care_models.synthetic.alert_streams import HEARTBEAT, DeviceEvent, event_stream
 from care_sim.vendors.aicall import AiCallSimulator
@@ -303,3 +303,18 @@ def test_device_health_from_heartbeats_and_battery(
         assert stamp is not None
         assert (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)) == newest
         assert row.battery_pct == 40
+
+
+def test_a_query_key_from_the_connection(
+    factory: sessionmaker[Session],
+    devices: dict[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events = _events("V-AICALL", devices["V-AICALL"], seed=9)
+    with AiCallSimulator(events, page_size=50, query_key="k-123") as server:
+        wrong = _hook(monkeypatch, "V-AICALL", server.base_url, query_key="nope")
+        with pytest.raises(ExternalServiceError, match="401"):
+            pull_vendor(factory, wrong, "V-AICALL", NOW)
+        hook = _hook(monkeypatch, "V-AICALL", server.base_url, query_key="k-123")
+        pull_vendor(factory, hook, "V-AICALL", NOW)
+    assert external_ids(factory, "V-AICALL") == _alerts(events)
