@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from care_models.db import make_engine
@@ -62,3 +62,58 @@ def test_care_data_quality_fails_the_run_when_the_client_batch_is_bad(
     assert "every client has home coordinates" in output
     for client in build_county().clients[:100]:
         assert client.person.name not in output
+
+
+def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
+    airflow_home: tuple[Path, str],
+) -> None:
+    """A real run: the plug vendor's alerts stored once (a re-run adds none); the AI-call
+    vendor's Connection points at a closed port, and only that vendor fails."""
+    import datetime as dt
+    import json
+
+    from care_models.schema import Alert, Device, Organisation
+    from care_models.synthetic.alert_streams import event_stream
+    from care_sim.vendors.plug import PlugSimulator
+
+    home, care_url = airflow_home
+    engine = make_engine(care_url)
+    with Session(engine) as session:
+        plugs = sorted(
+            session.scalars(
+                select(Device.external_id)
+                .join(Organisation, Organisation.id == Device.vendor_id)
+                .where(Organisation.code == "V-PLUG", Device.status == "active")
+            )
+        )
+    assert plugs, "the synthetic county has smart plugs"
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    events = event_stream([("V-PLUG", "smart_plug", d) for d in plugs], start=start, days=2)
+    connections = {
+        "AIRFLOW_CONN_VENDOR_V_AICALL": json.dumps(
+            {"conn_type": "http", "host": "http://127.0.0.1:9", "login": "x", "password": "y"}
+        )
+    }
+    with PlugSimulator(events, page_size=20) as plug:
+        connections["AIRFLOW_CONN_VENDOR_V_PLUG"] = json.dumps(
+            {"conn_type": "http", "host": plug.base_url, "extra": {"api_key": "dev-plug-key"}}
+        )
+        first = _dags_test_with(home, care_url, "device_alert_sync", connections)
+        with Session(engine) as session:
+            stored = session.scalar(select(func.count()).select_from(Alert))
+        again = _dags_test_with(home, care_url, "device_alert_sync", connections)
+        with Session(engine) as session:
+            stored_again = session.scalar(select(func.count()).select_from(Alert))
+    engine.dispose()
+    for result in (first, again):
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert "state=success" in output
+    assert stored and stored == stored_again  # the re-run pulled from the watermark: nothing new
+    assert "V-AICALL" in first.stdout + first.stderr  # the dead vendor is named, not hidden
+
+
+def _dags_test_with(
+    home: Path, care_url: str, dag_id: str, extra: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    return dags_test(home, care_url, dag_id, **extra)

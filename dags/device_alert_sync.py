@@ -1,0 +1,72 @@
+"""
+### Device alert sync: vendor alerts into the care database, once each
+
+Every 10 minutes, and at once when a vendor pushes an alert to the care API (the
+`care://alerts/pushed` Asset, emitted only after the pushed alert is stored):
+
+1. **pull**: every polled vendor (smart plugs, emergency-safety gateways, AI
+   check-in calls) that has an Airflow Connection `vendor_<code>`, each on its own,
+   page by page from its watermark; a page is stored in the transaction that moves
+   the watermark, so the watermark never covers an alert that is not committed;
+2. **gate**, inside the pull: a known vendor and device, an active device, a time
+   neither in the future of the run nor older than the vendor's retention, a kind
+   the vendor's mapping rules know (`care_models/alerts/rules/`); a bad alert is
+   quarantined with its rule, its vendor's count shown to administrators;
+3. **store**: an upsert keyed on (vendor, the vendor's alert id): the same alert
+   twice is one row, a corrected alert updates it and the correction is recorded.
+
+A vendor that fails (5xx, timeouts, a malformed page) fails alone: the others are
+pulled, the failure is an operational alert for the team, and its watermark stays.
+The run's time (not the wall clock) is what "in the future" is judged against, so a
+re-run judges as the run did. XCom holds vendor codes, counts and alert ids only.
+
+Still to come in this workflow (issue "Device alerts"): merging alerts per person
+into incidents, the day-1/day-2 protocol, SMS and the day-2 urgent visits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+
+def _assets() -> Asset:  # plugins are imported inside functions
+    from care_assets import DEVICE_ALERTS_PUSHED
+
+    return DEVICE_ALERTS_PUSHED
+
+
+DEVICE_ALERTS_PUSHED = _assets()
+
+
+@dag(
+    dag_id="device_alert_sync",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/10 * * * *", timezone="Asia/Seoul"),
+        assets=DEVICE_ALERTS_PUSHED,
+    ),
+    start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=dt.timedelta(minutes=9),
+    tags=["alerts", "devices", "vendors"],
+    default_args={
+        "owner": "integrated-care-team",
+        "retries": 2,
+        "retry_delay": dt.timedelta(seconds=30),
+        "execution_timeout": dt.timedelta(minutes=5),
+    },
+    doc_md=__doc__,
+)
+def device_alert_sync() -> None:
+    @task
+    def pull() -> dict[str, object]:
+        from care_tasks.alerts_ingest import pull_vendor_alerts
+
+        return pull_vendor_alerts()
+
+    pull()
+
+
+device_alert_sync_dag = device_alert_sync()
