@@ -13,15 +13,21 @@ Every 10 minutes, and at once when a vendor pushes an alert to the care API (the
    the vendor's mapping rules know (`care_models/alerts/rules/`); a bad alert is
    quarantined with its rule, its vendor's count shown to administrators;
 3. **store**: an upsert keyed on (vendor, the vendor's alert id): the same alert
-   twice is one row, a corrected alert updates it and the correction is recorded.
+   twice is one row, a corrected alert updates it and the correction is recorded;
+4. **merge per person**: every open alert joins its client's open incident, from
+   whichever device or vendor it came; a new incident opens only when none is open
+   (the rule: `care_models/alerts/incidents.py`). Device-health alerts (battery,
+   offline) open nothing; alerts while a client is away or a device is under
+   maintenance are kept, suppressed, with the reason. The SOS word, fire, gas and the
+   emergency button make the incident critical.
 
 A vendor that fails (5xx, timeouts, a malformed page) fails alone: the others are
 pulled, the failure is an operational alert for the team, and its watermark stays.
 The run's time (not the wall clock) is what "in the future" is judged against, so a
 re-run judges as the run did. XCom holds vendor codes, counts and alert ids only.
 
-Still to come in this workflow (issue "Device alerts"): merging alerts per person
-into incidents, the day-1/day-2 protocol, SMS and the day-2 urgent visits.
+Still to come in this workflow (issue "Device alerts"): the day-1/day-2 protocol,
+SMS and the day-2 urgent visits.
 """
 
 from __future__ import annotations
@@ -66,7 +72,16 @@ def device_alert_sync() -> None:
 
         return pull_vendor_alerts()
 
-    pull()
+    # Merged even when a vendor failed: the alerts of the others (and pushed ones) must
+    # reach their incidents; the run's time comes from the pull, so a re-run matches it.
+    @task(trigger_rule="all_done")
+    def merge(pulled: dict[str, object] | None) -> dict[str, object]:
+        from care_tasks.alerts_incidents import merge_into_incidents
+
+        run_at = pulled.get("run_at") if isinstance(pulled, dict) else None
+        return merge_into_incidents(str(run_at) if run_at else None)
+
+    merge(pull())  # type: ignore[arg-type]
 
 
 device_alert_sync_dag = device_alert_sync()

@@ -72,7 +72,7 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
     import datetime as dt
     import json
 
-    from care_models.schema import Alert, Device, Organisation
+    from care_models.schema import Alert, Device, Incident, Organisation
     from care_models.synthetic.alert_streams import event_stream
     from care_sim.vendors.plug import PlugSimulator
 
@@ -101,15 +101,24 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
         first = _dags_test_with(home, care_url, "device_alert_sync", connections)
         with Session(engine) as session:
             stored = session.scalar(select(func.count()).select_from(Alert))
+            incidents = session.scalar(select(func.count()).select_from(Incident))
+            unmerged = session.scalar(
+                select(func.count())
+                .select_from(Alert)
+                .where(Alert.status == "open", Alert.incident_id.is_(None))
+            )
         again = _dags_test_with(home, care_url, "device_alert_sync", connections)
         with Session(engine) as session:
             stored_again = session.scalar(select(func.count()).select_from(Alert))
+            incidents_again = session.scalar(select(func.count()).select_from(Incident))
     engine.dispose()
     for result in (first, again):
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-3000:]
         assert "state=success" in output
     assert stored and stored == stored_again  # the re-run pulled from the watermark: nothing new
+    # every alert was merged into an incident (per person) or read as device health
+    assert unmerged == 0 and incidents and incidents == incidents_again
     assert "V-AICALL" in first.stdout + first.stderr  # the dead vendor is named, not hidden
 
 

@@ -1,0 +1,27 @@
+"""The merge step of ``device_alert_sync``: one call into :mod:`care_models.alerts.incidents`.
+
+Every alert still open is merged, not only those the pull step returned: alerts
+pushed to the care API between two syncs have no ids in XCom, and the merge is
+idempotent, so a re-run merges nothing twice. The run's time bounds what is merged
+(an alert from after the run is left for the next one). XCom: counts and ids only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from care_models.alerts.incidents import merge_alerts
+from care_models.workdays import SEOUL
+from care_tasks.alerts_ingest import run_time
+from care_tasks.common import care_context
+from care_tasks.outcomes import care_task
+
+
+@care_task
+def merge_into_incidents(run_at: str | None = None) -> dict[str, Any]:
+    """Merge the open alerts into their clients' incidents; what was opened or joined."""
+    now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
+    with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
+        result = merge_alerts(session, None, now=now)
+    return {"run_at": now.isoformat(), **result.as_dict()}
