@@ -19,15 +19,24 @@ Every 10 minutes, and at once when a vendor pushes an alert to the care API (the
    (the rule: `care_models/alerts/incidents.py`). Device-health alerts (battery,
    offline) open nothing; alerts while a client is away or a device is under
    maintenance are kept, suppressed, with the reason. The SOS word, fire, gas and the
-   emergency button make the incident critical.
+   emergency button make the incident critical;
+5. **escalate**: the Suyeong-gu protocol on every open incident, on the run's clock
+   (Asia/Seoul; weekends and holidays do not pause it), each step once: the day-1
+   call (and the SMS when nobody answers), then the day-2 home visit by 12:00 on
+   the client's coordinator's route on a business day, or with the duty roster's
+   worker on a weekend or holiday; the police report when nobody is found
+   (`care_models/alerts/protocol.py`). A late or repeated run does each step once;
+6. **day-2 visits to the planner**: when the run booked any, the
+   `care://visits/urgent` Asset makes `home_visit_planning` replan that route.
 
 A vendor that fails (5xx, timeouts, a malformed page) fails alone: the others are
 pulled, the failure is an operational alert for the team, and its watermark stays.
 The run's time (not the wall clock) is what "in the future" is judged against, so a
 re-run judges as the run did. XCom holds vendor codes, counts and alert ids only.
 
-Still to come in this workflow (issue "Device alerts"): the day-1/day-2 protocol,
-SMS and the day-2 urgent visits.
+Still to come in this workflow (issue "Device alerts"): sending the day-1 SMS
+through the gateway with receipts (the step is recorded as due), and the desk's
+page to record outcomes (the domain's `record_step_outcome` is there).
 """
 
 from __future__ import annotations
@@ -37,13 +46,13 @@ import datetime as dt
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 
-def _assets() -> Asset:  # plugins are imported inside functions
-    from care_assets import DEVICE_ALERTS_PUSHED
+def _assets() -> tuple[Asset, Asset]:  # plugins are imported inside functions
+    from care_assets import DEVICE_ALERTS_PUSHED, URGENT_VISITS
 
-    return DEVICE_ALERTS_PUSHED
+    return DEVICE_ALERTS_PUSHED, URGENT_VISITS
 
 
-DEVICE_ALERTS_PUSHED = _assets()
+DEVICE_ALERTS_PUSHED, URGENT_VISITS = _assets()
 
 
 @dag(
@@ -81,7 +90,20 @@ def device_alert_sync() -> None:
         run_at = pulled.get("run_at") if isinstance(pulled, dict) else None
         return merge_into_incidents(str(run_at) if run_at else None)
 
-    merge(pull())  # type: ignore[arg-type]
+    @task
+    def escalate(merged: dict[str, object]) -> dict[str, object]:
+        from care_tasks.alerts_incidents import escalate
+
+        return escalate(str(merged["run_at"]))
+
+    # Skipped when no day-2 visit was booked: a skipped task emits no Asset event.
+    @task(outlets=[URGENT_VISITS])
+    def day2_visits_booked(escalated: dict[str, object]) -> int:
+        from care_tasks.referrals import changed_or_skip
+
+        return changed_or_skip(escalated["day2_visits_booked"], "day-2 visit booked")
+
+    day2_visits_booked(escalate(merge(pull())))  # type: ignore[arg-type]
 
 
 device_alert_sync_dag = device_alert_sync()

@@ -125,12 +125,33 @@ def book_urgent_visit(session: Session, request: UrgentVisitRequest) -> Booking:
     )
 
 
-def _book(
-    session: Session, request: UrgentVisitRequest, staff: Staff, day: dt.date, slot: int
+def book_named_visit(
+    session: Session, request: UrgentVisitRequest, staff: Staff, day: dt.date, start: dt.time
 ) -> Visit:
-    start_local = dt.datetime.combine(day, FIRST_HOUR, SEOUL) + dt.timedelta(
-        minutes=SLOT_MINUTES * slot
-    )
+    """Book ``request`` with this coordinator on this day (any day), idempotently.
+
+    For visits whose worker is decided by a rule, not by load: the day-2 visit of the
+    device-alert protocol goes to the client's own coordinator on a business day and to
+    the duty roster's worker on a weekend or holiday, even past their usual daily cap
+    (a person's safety comes before the cap; the replan moves their other visits).
+    """
+    existing = session.scalars(
+        select(Visit).where(Visit.natural_key == request.natural_key)
+    ).one_or_none()
+    if existing is not None:
+        return existing
+    return _book(session, request, staff, day, 0, first=start)
+
+
+def _book(
+    session: Session,
+    request: UrgentVisitRequest,
+    staff: Staff,
+    day: dt.date,
+    slot: int,
+    first: dt.time = FIRST_HOUR,
+) -> Visit:
+    start_local = dt.datetime.combine(day, first, SEOUL) + dt.timedelta(minutes=SLOT_MINUTES * slot)
     visit = Visit(
         natural_key=request.natural_key,
         client_id=request.client_id,
@@ -150,4 +171,10 @@ def _book(
     return visit
 
 
-__all__ = ["Booking", "UrgentVisitRequest", "book_urgent_visit", "is_business_day"]
+__all__ = [
+    "Booking",
+    "UrgentVisitRequest",
+    "book_named_visit",
+    "book_urgent_visit",
+    "is_business_day",
+]

@@ -1,4 +1,4 @@
-"""The merge step of ``device_alert_sync``: one call into :mod:`care_models.alerts.incidents`.
+"""The merge and escalation steps of ``device_alert_sync``, each one domain call.
 
 Every alert still open is merged, not only those the pull step returned: alerts
 pushed to the care API between two syncs have no ids in XCom, and the merge is
@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from care_models.alerts.incidents import merge_alerts
+from care_models.alerts.protocol import run_escalation
 from care_models.workdays import SEOUL
 from care_tasks.alerts_ingest import run_time
 from care_tasks.common import care_context
@@ -24,4 +25,13 @@ def merge_into_incidents(run_at: str | None = None) -> dict[str, Any]:
     now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
     with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
         result = merge_alerts(session, None, now=now)
+    return {"run_at": now.isoformat(), **result.as_dict()}
+
+
+@care_task
+def escalate(run_at: str | None = None) -> dict[str, Any]:
+    """Every protocol step due by the run's time, once; whether day-2 visits were booked."""
+    now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
+    with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
+        result = run_escalation(session, now)
     return {"run_at": now.isoformat(), **result.as_dict()}

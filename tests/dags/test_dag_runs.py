@@ -72,7 +72,7 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
     import datetime as dt
     import json
 
-    from care_models.schema import Alert, Device, Incident, Organisation
+    from care_models.schema import Alert, Device, EscalationStep, Incident, Organisation
     from care_models.synthetic.alert_streams import event_stream
     from care_sim.vendors.plug import PlugSimulator
 
@@ -88,7 +88,8 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
         )
     assert plugs, "the synthetic county has smart plugs"
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
-    events = event_stream([("V-PLUG", "smart_plug", d) for d in plugs], start=start, days=2)
+    # a day of events ending two days ago: every incident is past its day-2 morning
+    events = event_stream([("V-PLUG", "smart_plug", d) for d in plugs], start=start, days=1)
     connections = {
         "AIRFLOW_CONN_VENDOR_V_AICALL": json.dumps(
             {"conn_type": "http", "host": "http://127.0.0.1:9", "login": "x", "password": "y"}
@@ -111,6 +112,16 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
         with Session(engine) as session:
             stored_again = session.scalar(select(func.count()).select_from(Alert))
             incidents_again = session.scalar(select(func.count()).select_from(Incident))
+            calls = session.scalar(
+                select(func.count())
+                .select_from(EscalationStep)
+                .where(EscalationStep.step == "day1_call")
+            )
+            day2 = session.scalar(
+                select(func.count())
+                .select_from(EscalationStep)
+                .where(EscalationStep.step == "day2_home_visit")
+            )
     engine.dispose()
     for result in (first, again):
         output = result.stdout + result.stderr
@@ -119,6 +130,8 @@ def test_device_alert_sync_pulls_each_vendor_once_and_a_dead_one_fails_alone(
     assert stored and stored == stored_again  # the re-run pulled from the watermark: nothing new
     # every alert was merged into an incident (per person) or read as device health
     assert unmerged == 0 and incidents and incidents == incidents_again
+    # the silences are days old: every incident has its day-1 call and its day-2 visit, once
+    assert calls == day2 == incidents
     assert "V-AICALL" in first.stdout + first.stderr  # the dead vendor is named, not hidden
 
 
