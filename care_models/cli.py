@@ -255,6 +255,58 @@ def _vendors(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _incidents(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Open device-alert incidents and their next step; record an outcome; close one."""
+    from care_models.alerts import desk, protocol
+
+    assert settings is not None
+    needed = {
+        "outcome": ("incident", "step", "outcome", "staff"),
+        "close": ("incident", "reason", "staff"),
+    }
+    for name in needed.get(args.action, ()):
+        if getattr(args, name) is None:
+            raise ValidationError(f"--{name}", f"is required to {args.action} an incident")
+    engine = engine_from_settings(settings)
+    now = tokens.utcnow()
+    with transaction(session_factory(engine)) as session:
+        if args.action == "outcome":
+            step = protocol.record_step_outcome(
+                session, args.incident, args.step, args.outcome, args.staff, now
+            )
+            print(f"incident {args.incident}: {step.step} {step.outcome}")
+            return 0
+        if args.action == "close":
+            incident = protocol.close_incident(
+                session, args.incident, args.reason, args.staff, None, now
+            )
+            print(f"incident {incident.id}: closed ({incident.close_reason})")
+            return 0
+        rows = desk.open_incidents(session)
+    if args.json:
+        print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        flag = "!" if row.critical else " "
+        print(
+            f"{flag} #{row.incident_id:<5} {row.client_code:<8} {row.town:<6} {row.kind:<16} "
+            f"since {row.opened_at}  {row.alerts} alerts  next: {row.next_step or '-'} "
+            f"{row.next_due or ''}"
+        )
+    print(f"{len(rows)} open incidents")
+    return 0
+
+
+def _incident_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("action", nargs="?", default="list", choices=("list", "outcome", "close"))
+    command.add_argument("--incident", type=int, help="the incident number (outcome, close)")
+    command.add_argument("--step", help="the protocol step, e.g. day1_call (outcome)")
+    command.add_argument("--outcome", help="what the step found, e.g. no_answer (outcome)")
+    command.add_argument("--reason", help="why it is closed, e.g. person_reached (close)")
+    command.add_argument("--staff", help="who recorded it: the staff code")
+    command.add_argument("--json", action="store_true", help="list as JSON")
+
+
 def _user() -> str:
     try:
         return getpass.getuser()
@@ -281,6 +333,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "leave": ("record a coordinator's leave, e.g. called in sick", _leave),
     "token": ("issue, rotate or revoke a hospital's or coordinator's token", _token),
     "vendors": ("register or rotate (secret) or revoke a device vendor's push secret", _vendors),
+    "incidents": ("open device-alert incidents; record a step's outcome; close one", _incidents),
 }
 
 
@@ -315,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--reason", default="sick", help="sick, annual, training, other")
         if name == "token":
             _token_arguments(command)
+        if name == "incidents":
+            _incident_arguments(command)
         if name == "vendors":
             command.add_argument("action", choices=("secret", "revoke"))
             command.add_argument("vendor_code", help="the vendor code, e.g. V-SPEAKER")

@@ -168,3 +168,43 @@ def test_reaching_the_person_closes_the_incident_and_cancels_what_was_due(
             ).close_reason
             == "person_reached"
         )
+
+
+def test_the_desk_lists_open_incidents_and_records_outcomes_from_the_command_line(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from care_models.cli import main
+
+    _client, incident_id = silent_client(engine, seoul(WEDNESDAY, 8))
+    escalate(engine, seoul(WEDNESDAY, 8, 10))
+    monkeypatch.setenv("CARE_DATABASE_URL", database_url)
+    assert main(["incidents", "--json"]) == 0
+    (listed,) = json.loads(capsys.readouterr().out)
+    assert listed["incident_id"] == incident_id and listed["next_step"] == "day1_call"
+    assert listed["alerts"] == 1 and listed["opened_at"] == "2026-12-02 08:00"
+    assert (
+        main(["incidents", "outcome", "--incident", str(incident_id), "--step", "day1_call"]) == 2
+    )
+    assert "--outcome" in capsys.readouterr().err  # names what is missing
+    assert (
+        main(
+            [
+                "incidents",
+                "close",
+                "--incident",
+                str(incident_id),
+                "--reason",
+                "false_alarm",
+                "--staff",
+                "SW-1",
+            ]
+        )
+        == 0
+    )
+    assert main(["incidents"]) == 0
+    assert capsys.readouterr().out.strip().endswith("0 open incidents")
