@@ -6,12 +6,14 @@
   pull hospital (H-CJ-UNI, with its Airflow Connection passed to the DAG runs);
 - the other 7 hospitals POST about 58 referral Bundles over HTTP: new referrals,
   resubmissions (duplicates) and invalid Bundles; 2 more wait on the FHIR server;
+- starts the three polled device vendors' simulators (smart plugs, emergency
+  gateways, AI calls) serving the county's devices (``care_sim.demo_alerts``);
 - runs each DAG with ``airflow dags test`` in the order given (logs in var/logs/);
 - then a coordinator calls in sick for a day of the published plan: the leave is
   recorded and ``home_visit_planning`` replans (``plan=current``), changing only the
   routes that must change;
 - prints what came of the referrals (through the API, as a hospital sees them),
-  the first visits booked, and writes non-personal CSVs under CARE_OUTPUT_DIR.
+  the first visits booked, the open device-alert incidents and their next steps, and writes non-personal CSVs under CARE_OUTPUT_DIR.
 
 Running it again submits the same referral numbers: all are duplicates, nothing new.
 """
@@ -41,6 +43,7 @@ from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import HOSPITALS, County, build_county
 from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
+from care_sim.demo_alerts import print_incidents, vendor_simulators
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
 
@@ -344,7 +347,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     pulled = synthetic_referral_bundles(
         PULLED, today=seoul_today(), hospital_code=PULL_HOSPITAL, county=county
     )
-    with FhirServerSimulator(pulled) as fhir_server, serve_app(create_app()) as api_url:
+    with (
+        FhirServerSimulator(pulled) as fhir_server,
+        serve_app(create_app()) as api_url,
+        vendor_simulators(settings) as vendor_connections,
+    ):
         fhir_url = fhir_server.base_url
         print(f"==> care API on {api_url}; FHIR server of {PULL_HOSPITAL} on {fhir_url}")
         submitted = submit_push_referrals(api_url, county)
@@ -358,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {
             **os.environ,
             "AIRFLOW_CONN_FHIR_H_CJ_UNI": json.dumps({"conn_type": "http", "host": fhir_url}),
+            **vendor_connections,
         }
         for dag_id in dag_ids:
             print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
@@ -377,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for day, staff, town, n in first_visits[:12]:
         print(f"      {day} {staff} ({town}): {n}")
     print(f"    every referral's answer: {out / 'referrals.csv'}")
+    if "device_alert_sync" in dag_ids:
+        print_incidents(settings)
     print_visit_plan(settings)
     return 0
 
