@@ -196,6 +196,20 @@ class Settings(BaseSettings):
         "(at most 6 hours).",
         ge=0,
     )
+    sms_max_attempts: int = _setting(
+        4,
+        "`4`",
+        "Attempts (across runs) to hand one protocol text to the SMS gateway before it is "
+        "dead-lettered and the team is alerted.",
+        ge=1,
+    )
+    sms_backoff_minutes: int = _setting(
+        2,
+        "`2`",
+        "Wait before a text the gateway refused for a while is tried again, doubled after "
+        "each failure.",
+        ge=0,
+    )
     retention_raw_bundle_days: int = _setting(
         90,
         "`90`",

@@ -13,7 +13,8 @@
   recorded and ``home_visit_planning`` replans (``plan=current``), changing only the
   routes that must change;
 - prints what came of the referrals (through the API, as a hospital sees them),
-  the first visits booked, the open device-alert incidents and their next steps, and writes non-personal CSVs under CARE_OUTPUT_DIR.
+  the first visits booked, the open device-alert incidents and their next steps,
+  and writes non-personal CSVs under CARE_OUTPUT_DIR.
 
 Running it again submits the same referral numbers: all are duplicates, nothing new.
 """

@@ -34,9 +34,14 @@ pulled, the failure is an operational alert for the team, and its watermark stay
 The run's time (not the wall clock) is what "in the future" is judged against, so a
 re-run judges as the run did. XCom holds vendor codes, counts and alert ids only.
 
-Still to come in this workflow (issue "Device alerts"): sending the day-1 SMS
-through the gateway with receipts (the step is recorded as due), and the desk's
-page to record outcomes (the domain's `record_step_outcome` is there).
+7. **texts**: the day-1 SMS to the person (and to the guardian who consented), through
+   the SMS gateway (Connection `sms_gateway`, `api_key` extra), each text alone,
+   retried across runs with backoff (`CARE_SMS_MAX_ATTEMPTS`, `CARE_SMS_BACKOFF_MINUTES`)
+   and dead-lettered after the last attempt; then the gateway's delivery receipts.
+   Without the Connection, texts stay queued and the step shows as due.
+
+Still to come in this workflow (issue "Device alerts"): the desk's web page to record
+outcomes (the command line `python -m care_models incidents` does it today).
 """
 
 from __future__ import annotations
@@ -103,7 +108,21 @@ def device_alert_sync() -> None:
 
         return changed_or_skip(escalated["day2_visits_booked"], "day-2 visit booked")
 
-    day2_visits_booked(escalate(merge(pull())))  # type: ignore[arg-type]
+    @task
+    def send_texts(escalated: dict[str, object]) -> dict[str, object]:
+        from care_tasks.alerts_incidents import send_sms
+
+        return send_sms(str(escalated["run_at"]))
+
+    @task
+    def receipts(sent: dict[str, object]) -> dict[str, object]:
+        from care_tasks.alerts_incidents import collect_sms_receipts
+
+        return collect_sms_receipts(str(sent["run_at"]))
+
+    escalated = escalate(merge(pull()))  # type: ignore[arg-type]
+    day2_visits_booked(escalated)  # type: ignore[arg-type]
+    receipts(send_texts(escalated))  # type: ignore[arg-type]
 
 
 device_alert_sync_dag = device_alert_sync()

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from care_models import operations, vocab
+from care_models import notify, operations, vocab
 from care_models.errors import CapacityError, NotFoundError, ValidationError
 from care_models.schema import (
     Client,
@@ -219,6 +219,36 @@ def _day2(
         )
 
 
+def _text_person(
+    session: Session, incident: Incident, step: EscalationStep, now: dt.datetime
+) -> None:
+    """Queue the day-1 SMS to the person (and the guardian with consent), once; the step
+    is done when the gateway took every text, or undeliverable when one was dead-lettered."""
+    if step.status != "due":
+        return
+    client = session.get(Client, incident.client_id)
+    if client is None:
+        return
+    roles = ["client"]
+    if client.guardian_consent and client.guardian_phone_enc:
+        roles.append("guardian")
+    messages = [
+        notify.queue_sms(
+            session,
+            natural_key=f"incident:{incident.id}:day1_text_message:{role}",
+            purpose="day1_text_message",
+            recipient_role=role,
+            client_id=client.id,
+        )
+        for role in roles
+    ]
+    states = {m.status for m in messages}
+    if states & {"dead_letter", "failed"}:
+        step.status, step.outcome, step.done_at = "done", "undeliverable", _aware(now)
+    elif states <= {"sent", "delivered"}:
+        step.status, step.outcome, step.done_at = "done", "sent", _aware(now)
+
+
 def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
     """Create every step that is due by ``now`` on every open incident, once."""
     now = _aware(now)
@@ -235,9 +265,10 @@ def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
             _ensure(session, steps, incident, "critical_notify", opened, result)
         call = _ensure(session, steps, incident, "day1_call", opened, result)
         if call.status == "done" and call.outcome == "no_answer":
-            _ensure(
+            text = _ensure(
                 session, steps, incident, "day1_text_message", _aware(call.done_at or now), result
             )
+            _text_person(session, incident, text, now)
         _day2(session, incident, steps, now, result)
         due = [s for s in steps.values() if s.status == "due"]
         incident.current_step = min(due, key=lambda s: _aware(s.due_at)).step if due else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.protocol import run_escalation
+from care_models.notify import collect_receipts, send_queued
 from care_models.workdays import SEOUL
 from care_tasks.alerts_ingest import run_time
 from care_tasks.common import care_context
@@ -35,3 +36,43 @@ def escalate(run_at: str | None = None) -> dict[str, Any]:
     with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
         result = run_escalation(session, now)
     return {"run_at": now.isoformat(), **result.as_dict()}
+
+
+@care_task
+def send_sms(run_at: str | None = None) -> dict[str, Any]:
+    """Hand every due text to the SMS gateway (Connection ``sms_gateway``), each alone."""
+    from care_hooks.sms import SmsGatewayHook
+
+    now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
+    hook = SmsGatewayHook()
+    if hook.base_url() is None:  # texts stay queued: the desk list shows the step as due
+        return {"run_at": now.isoformat(), "gateway": "no Connection sms_gateway", "sent": 0}
+    try:
+        with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
+            result = send_queued(
+                session,
+                hook,
+                ctx.vault,
+                now,
+                max_attempts=ctx.settings.sms_max_attempts,
+                backoff=dt.timedelta(minutes=ctx.settings.sms_backoff_minutes),
+            )
+    finally:
+        hook.close()
+    return {"run_at": now.isoformat(), **result.as_dict()}
+
+
+@care_task
+def collect_sms_receipts(run_at: str | None = None) -> dict[str, Any]:
+    """Delivery receipts since the cursor: texts marked delivered or failed."""
+    from care_hooks.sms import SmsGatewayHook
+
+    now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
+    hook = SmsGatewayHook()
+    if hook.base_url() is None:
+        return {"gateway": "no Connection sms_gateway"}
+    try:
+        with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
+            return collect_receipts(session, hook, now)
+    finally:
+        hook.close()
