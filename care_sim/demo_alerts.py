@@ -1,4 +1,5 @@
-"""The demo's device vendors: three polled vendor APIs serving the county's devices.
+"""The demo's device vendors (three polled vendor APIs serving the county's devices)
+and its SMS gateway.
 
 :func:`vendor_simulators` starts the smart-plug, emergency-gateway and AI-call
 simulators on 127.0.0.1, each serving a day of events (heartbeats, silences, an
@@ -26,6 +27,7 @@ from care_models.db import engine_from_settings
 from care_models.schema import Device, Organisation
 from care_models.synthetic.alert_streams import event_stream
 from care_models.workdays import SEOUL, seoul_today
+from care_sim.sms_gateway import SmsGatewaySimulator
 from care_sim.vendors.aicall import AiCallSimulator
 from care_sim.vendors.gateway import GatewaySimulator
 from care_sim.vendors.plug import PlugSimulator
@@ -69,10 +71,11 @@ def vendor_simulators(settings: Settings) -> Iterator[dict[str, str]]:
         plug = stack.enter_context(PlugSimulator(streams["V-PLUG"]))
         gateway = stack.enter_context(GatewaySimulator(streams["V-SENSOR"]))
         calls = stack.enter_context(AiCallSimulator(streams["V-AICALL"]))
+        sms = stack.enter_context(SmsGatewaySimulator(api_key="dev-sms-key"))
         print(
             f"==> device vendors on 127.0.0.1: plugs {plug.base_url}, gateways "
             f"{gateway.base_url}, AI calls {calls.base_url} "
-            f"({sum(len(s) for s in streams.values())} events)"
+            f"({sum(len(s) for s in streams.values())} events); SMS gateway {sms.base_url}"
         )
         yield {
             "AIRFLOW_CONN_VENDOR_V_PLUG": _connection(
@@ -84,6 +87,7 @@ def vendor_simulators(settings: Settings) -> Iterator[dict[str, str]]:
             "AIRFLOW_CONN_VENDOR_V_AICALL": _connection(
                 calls.base_url, login="county", password="dev-aicall"
             ),
+            "AIRFLOW_CONN_SMS_GATEWAY": _connection(sms.base_url, extra={"api_key": "dev-sms-key"}),
         }
 
 
