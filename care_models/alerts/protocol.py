@@ -194,7 +194,9 @@ def _day2(
     if visit_step.visit_id is None and visit_step.status == "due":
         try:
             with session.begin_nested():
-                staff_id, visit_id = _book_day2(session, incident, day2)
+                # a run days late books for today: a visit in the past reaches nobody
+                visit_day = max(day2, now.astimezone(SEOUL).date())
+                staff_id, visit_id = _book_day2(session, incident, visit_day)
         except CapacityError as error:  # this person's visit waits for a human; others go on
             result.unassigned.append(incident.id)
             operations.raise_alert(

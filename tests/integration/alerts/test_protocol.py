@@ -208,3 +208,15 @@ def test_the_desk_lists_open_incidents_and_records_outcomes_from_the_command_lin
     )
     assert main(["incidents"]) == 0
     assert capsys.readouterr().out.strip().endswith("0 open incidents")
+
+
+def test_a_run_days_late_books_the_day2_visit_for_its_own_day_not_the_past(
+    engine: Engine,
+) -> None:
+    _client, incident_id = silent_client(engine, seoul(WEDNESDAY - dt.timedelta(days=7), 8))
+    escalate(engine, seoul(WEDNESDAY, 9))  # a week late: day 1 and day 2 at once, once each
+    day2 = steps(engine, incident_id)["day2_home_visit"]
+    with Session(engine) as session:
+        visit = session.get(Visit, day2.visit_id)
+        assert visit is not None and visit.visit_date == WEDNESDAY
+    assert day2.due_at.replace(tzinfo=day2.due_at.tzinfo or dt.UTC) < seoul(WEDNESDAY, 9)
