@@ -28,6 +28,7 @@ from care_models.schema import (
     Client,
     DatabaseMark,
     Device,
+    DutyRoster,
     IndicatorTarget,
     Need,
     Organisation,
@@ -48,6 +49,7 @@ from care_models.synthetic.county import (
     County,
 )
 from care_models.tokens import Holder, development_token, issue_development_tokens
+from care_models.workdays import is_business_day
 
 
 def _existing(session: Session, column: object) -> set[object]:
@@ -348,6 +350,39 @@ def _load_pledges(session: Session) -> None:
         )
 
 
+ROSTER_FROM, ROSTER_TO = dt.date(2026, 1, 1), dt.date(2027, 12, 31)
+
+
+def _load_duty_roster(session: Session) -> None:
+    """An on-duty social worker for every weekend and holiday (the alert protocol's day 2).
+
+    By rotation, no random draw (the county's random stream stays as it was), skipping
+    whoever is on leave that day; days already rostered are kept.
+    """
+    workers = session.scalars(
+        select(Staff)
+        .where(Staff.role == "social_worker", Staff.active.is_(True))
+        .order_by(Staff.code)
+    ).all()
+    if not workers:
+        return
+    rostered = set(session.scalars(select(DutyRoster.day)))
+    leave = session.execute(
+        select(StaffLeave.staff_id, StaffLeave.start_date, StaffLeave.end_date)
+    ).all()
+    turn, day = 0, ROSTER_FROM
+    while day <= ROSTER_TO:
+        if not is_business_day(day) and day not in rostered:
+            away = {sid for sid, start, end in leave if start <= day <= end}
+            for offset in range(len(workers)):
+                worker = workers[(turn + offset) % len(workers)]
+                if worker.id not in away:
+                    session.add(DutyRoster(day=day, staff_id=worker.id))
+                    turn += offset + 1
+                    break
+        day += dt.timedelta(days=1)
+
+
 def load_county(session: Session, vault: Vault, county: County) -> dict[str, int]:
     """Write the county; rows whose natural key exists are skipped. Returns row counts.
 
@@ -359,6 +394,8 @@ def load_county(session: Session, vault: Vault, county: County) -> dict[str, int
     _load_cases_and_plans(session, county)
     _load_devices(session, county)
     _load_pledges(session)
+    session.flush()
+    _load_duty_roster(session)
     session.flush()
     return county_counts(session)
 
