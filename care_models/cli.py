@@ -297,6 +297,40 @@ def _incidents(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _alerts(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Advance the alert protocol as of any time: the function device_alert_sync runs."""
+    from care_models.alerts import protocol
+
+    assert settings is not None
+    at = args.at or tokens.utcnow()
+    engine = engine_from_settings(settings)
+    with transaction(session_factory(engine)) as session:
+        outcome = protocol.run_escalation(session, at)
+    result = outcome.as_dict()
+    if args.json:
+        print(json.dumps({"at": at.isoformat(), **result}, ensure_ascii=False, indent=2))
+        return 0
+    steps = ", ".join(f"{k} {v}" for k, v in sorted(outcome.steps_created.items())) or "none"
+    print(f"protocol as of {at.isoformat()}: steps now due: {steps}")
+    print(f"day-2 visits booked: {result['day2_visits_booked']}")
+    if result["day2_visits_booked"]:
+        print(
+            "replan their routes: airflow dags trigger home_visit_planning "
+            """-c '{"plan": "current"}'"""
+        )
+    return 0
+
+
+def _instant(text: str) -> dt.datetime:
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a time (e.g. 2026-12-05T09:00+09:00)") from None
+    if stamp.tzinfo is None:
+        raise argparse.ArgumentTypeError("the time needs its offset (e.g. +09:00)")
+    return stamp
+
+
 def _incident_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("action", nargs="?", default="list", choices=("list", "outcome", "close"))
     command.add_argument("--incident", type=int, help="the incident number (outcome, close)")
@@ -334,6 +368,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "token": ("issue, rotate or revoke a hospital's or coordinator's token", _token),
     "vendors": ("register or rotate (secret) or revoke a device vendor's push secret", _vendors),
     "incidents": ("open device-alert incidents; record a step's outcome; close one", _incidents),
+    "alerts": ("advance the device-alert protocol as of a time (escalate --at)", _alerts),
 }
 
 
@@ -370,6 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _token_arguments(command)
         if name == "incidents":
             _incident_arguments(command)
+        if name == "alerts":
+            command.add_argument("action", choices=("escalate",))
+            command.add_argument("--at", type=_instant, help="e.g. 2026-12-05T09:00+09:00")
+            command.add_argument("--json", action="store_true", help="print the result as JSON")
         if name == "vendors":
             command.add_argument("action", choices=("secret", "revoke"))
             command.add_argument("vendor_code", help="the vendor code, e.g. V-SPEAKER")

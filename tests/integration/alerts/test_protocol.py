@@ -220,3 +220,26 @@ def test_a_run_days_late_books_the_day2_visit_for_its_own_day_not_the_past(
         visit = session.get(Visit, day2.visit_id)
         assert visit is not None and visit.visit_date == WEDNESDAY
     assert day2.due_at.replace(tzinfo=day2.due_at.tzinfo or dt.UTC) < seoul(WEDNESDAY, 9)
+
+
+def test_the_protocol_advances_from_the_command_line_as_of_any_time(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from care_models.cli import main
+
+    silent_client(engine, seoul(FRIDAY, 22))
+    monkeypatch.setenv("CARE_DATABASE_URL", database_url)
+    assert main(["alerts", "escalate", "--at", "2026-12-04T23:00+09:00", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps_created"] == {"day1_call": 1}
+    assert main(["alerts", "escalate", "--at", "2026-12-05T09:00+09:00"]) == 0
+    out = capsys.readouterr().out
+    assert "day2_home_visit 1" in out and "day-2 visits booked: 1" in out
+    with pytest.raises(SystemExit) as refused:  # no offset: refused as bad arguments are
+        main(["alerts", "escalate", "--at", "2026-12-05T09:00"])
+    assert refused.value.code == 2
+    assert "offset" in capsys.readouterr().err
