@@ -251,6 +251,21 @@ def _text_person(
         step.status, step.outcome, step.done_at = "done", "sent", _aware(now)
 
 
+def _text_coordinator(session: Session, incident: Incident) -> None:
+    """A critical incident: the client's coordinator is texted at once (the desk sees the
+    step due on its list); once per incident."""
+    client = session.get(Client, incident.client_id)
+    if client is None or client.usual_staff_id is None:
+        return
+    notify.queue_sms(
+        session,
+        natural_key=f"incident:{incident.id}:critical_notify:staff",
+        purpose="critical_notify",
+        recipient_role="staff",
+        staff_id=client.usual_staff_id,
+    )
+
+
 def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
     """Create every step that is due by ``now`` on every open incident, once."""
     now = _aware(now)
@@ -265,6 +280,7 @@ def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
         steps = _steps(session, incident.id)
         if incident.critical:
             _ensure(session, steps, incident, "critical_notify", opened, result)
+            _text_coordinator(session, incident)
         call = _ensure(session, steps, incident, "day1_call", opened, result)
         if call.status == "done" and call.outcome == "no_answer":
             text = _ensure(

@@ -120,3 +120,29 @@ def test_an_undeliverable_number_is_a_failed_receipt(
             select(EscalationStep).where(EscalationStep.step == "day1_text_message")
         )
         assert step is not None and step.outcome == "undeliverable"
+
+
+def test_a_critical_alert_texts_the_coordinator_at_once(
+    engine: Engine, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from care_models.alerts.incidents import merge_alerts
+    from care_models.schema import Staff
+    from tests.integration.alerts.test_incidents import add_alert
+
+    silent_client(engine, seoul(WEDNESDAY, 8))
+    with Session(engine) as session, session.begin():
+        coordinator = session.scalar(select(Staff).where(Staff.code == "SW-1"))
+        assert coordinator is not None
+        coordinator.phone_enc = vault.encrypt("010-1111-2222", "staff.phone")
+        add_alert(session, "V-SPEAKER", 1, "sos", seoul(WEDNESDAY, 8, 30))
+        merge_alerts(session, None, now=seoul(WEDNESDAY, 8, 31))
+        result = run_escalation(session, seoul(WEDNESDAY, 8, 32))
+        run_escalation(session, seoul(WEDNESDAY, 8, 42))  # once
+    assert result.steps_created == {"critical_notify": 1, "day1_call": 1}
+    with SmsGatewaySimulator(api_key="k") as gateway:
+        sms = hook(monkeypatch, gateway)
+        with Session(engine) as session, session.begin():
+            send_queued(session, sms, vault, seoul(WEDNESDAY, 8, 33))
+        sms.close()
+    assert [m.to for m in gateway.sent] == ["01011112222"]
+    assert gateway.sent[0].text == TEXTS[("critical_notify", "staff")]
