@@ -321,6 +321,32 @@ def _alerts(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _conferences(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Every conference in a range, as the workflow and the timetables compute them."""
+    from care_models.conferences import calendar
+
+    assert settings is not None
+    engine = engine_from_settings(settings)
+    with session_factory(engine)() as session:
+        towns, closures = calendar.town_rules(session), calendar.closure_days(session)
+    if args.town is not None and args.town not in {t.code for t in towns}:
+        raise ValidationError("--town", "is not a town of the county")
+    slots = calendar.conference_slots(
+        args.start, args.end, towns, closures, tier=args.tier, town=args.town
+    )
+    if args.json:
+        print(json.dumps([slot.as_dict() for slot in slots], ensure_ascii=False, indent=2))
+        return 0
+    names = {t.code: t.name for t in towns}
+    for slot in slots:
+        where = f"{slot.town_code} {names[slot.town_code]}" if slot.town_code else "county"
+        moved = f"  (moved from {slot.rule_date}: {slot.move_reason})" if slot.move_reason else ""
+        print(f"tier {slot.tier}  {slot.date} {slot.date:%a} {slot.start:%H:%M}  {where}{moved}")
+    moved_count = sum(1 for s in slots if s.move_reason)
+    print(f"{len(slots)} conferences, {moved_count} moved to the next business day")
+    return 0
+
+
 def _instant(text: str) -> dt.datetime:
     try:
         stamp = dt.datetime.fromisoformat(text)
@@ -369,6 +395,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "vendors": ("register or rotate (secret) or revoke a device vendor's push secret", _vendors),
     "incidents": ("open device-alert incidents; record a step's outcome; close one", _incidents),
     "alerts": ("advance the device-alert protocol as of a time (escalate --at)", _alerts),
+    "conferences": ("list the care conferences in a range (calendar)", _conferences),
 }
 
 
@@ -405,6 +432,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _token_arguments(command)
         if name == "incidents":
             _incident_arguments(command)
+        if name == "conferences":
+            command.add_argument("action", choices=("calendar",))
+            command.add_argument("--from", dest="start", type=_date, required=True)
+            command.add_argument("--to", dest="end", type=_date, required=True)
+            command.add_argument("--tier", type=int, choices=(1, 2))
+            command.add_argument("--town", help="a town code: its tier-1 conferences only")
+            command.add_argument("--json", action="store_true", help="print them as JSON")
         if name == "alerts":
             command.add_argument("action", choices=("escalate",))
             command.add_argument("--at", type=_instant, help="e.g. 2026-12-05T09:00+09:00")

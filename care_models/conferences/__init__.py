@@ -1,0 +1,1 @@
+"""Community care conferences: when they happen, their agendas, decisions and effects."""
