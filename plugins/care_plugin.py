@@ -13,6 +13,7 @@ from airflow.plugins_manager import AirflowPlugin
 
 from care_api.app import create_app
 from care_assets import DEVICE_ALERTS_PUSHED, REFERRALS_RECEIVED
+from timetables.conferences import Tier1ConferenceTimetable, Tier2ConferenceTimetable
 
 REFERRALS_RECEIVED_URI = REFERRALS_RECEIVED.uri
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def _care_app() -> object:
 
 class CarePlugin(AirflowPlugin):
     name = "care_platform"
+    timetables = [Tier1ConferenceTimetable, Tier2ConferenceTimetable]  # noqa: RUF012
     fastapi_apps = [  # noqa: RUF012 (Airflow reads this class attribute)
         {
             "app": _care_app(),

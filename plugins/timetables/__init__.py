@@ -1,0 +1,1 @@
+"""The care platform's Airflow timetables (registered by ``care_plugin``)."""
