@@ -139,3 +139,27 @@ def _dags_test_with(
     home: Path, care_url: str, dag_id: str, extra: dict[str, str]
 ) -> subprocess.CompletedProcess[str]:
     return dags_test(home, care_url, dag_id, **extra)
+
+
+def test_care_conference_keeps_eight_weeks_of_conferences_and_a_rerun_adds_none(
+    airflow_home: tuple[Path, str],
+) -> None:
+    from care_models.schema import Conference
+
+    home, care_url = airflow_home
+    first = _dags_test(home, care_url, "care_conference_tier2")
+    engine = make_engine(care_url)
+    with Session(engine) as session:
+        tiers = sorted(session.scalars(select(Conference.tier)))
+        uids = sorted(session.scalars(select(Conference.uid)))
+    again = _dags_test(home, care_url, "care_conference_tier2")
+    with Session(engine) as session:
+        uids_again = sorted(session.scalars(select(Conference.uid)))
+    engine.dispose()
+    for result in (first, again):
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert "state=success" in output
+    # 7 towns weekly and tier 2 twice a month, over 8 weeks from the run's date
+    assert tiers.count(1) >= 7 * 8 and 3 <= tiers.count(2) <= 5
+    assert uids == uids_again
