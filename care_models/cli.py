@@ -347,6 +347,28 @@ def _conferences(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _devices(settings: Settings | None, args: argparse.Namespace) -> int:
+    """Devices offline, never heard from, or low on battery: maintenance, not escalation."""
+    from care_models.alerts import health
+
+    assert settings is not None
+    at = args.at or tokens.utcnow()
+    engine = engine_from_settings(settings)
+    with session_factory(engine)() as session:
+        problems = health.device_problems(session, at)
+    if args.json:
+        print(json.dumps([p.as_dict() for p in problems], ensure_ascii=False, indent=2))
+        return 0
+    for p in problems:
+        battery = f" battery {p.battery_pct}%" if p.battery_pct is not None else ""
+        print(
+            f"{p.problem:<15} {p.vendor:<10} {p.device:<18} {p.client_code:<9} {p.town}"
+            f"{'  last heard ' + p.since if p.since else ''}{battery}"
+        )
+    print(f"{len(problems)} device problems")
+    return 0
+
+
 def _instant(text: str) -> dt.datetime:
     try:
         stamp = dt.datetime.fromisoformat(text)
@@ -396,6 +418,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "incidents": ("open device-alert incidents; record a step's outcome; close one", _incidents),
     "alerts": ("advance the device-alert protocol as of a time (escalate --at)", _alerts),
     "conferences": ("list the care conferences in a range (calendar)", _conferences),
+    "devices": ("device health: offline, never reported, low battery (health)", _devices),
 }
 
 
@@ -438,6 +461,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--to", dest="end", type=_date, required=True)
             command.add_argument("--tier", type=int, choices=(1, 2))
             command.add_argument("--town", help="a town code: its tier-1 conferences only")
+            command.add_argument("--json", action="store_true", help="print them as JSON")
+        if name == "devices":
+            command.add_argument("action", choices=("health",))
+            command.add_argument("--at", type=_instant, help="as of this time (default now)")
             command.add_argument("--json", action="store_true", help="print them as JSON")
         if name == "alerts":
             command.add_argument("action", choices=("escalate",))

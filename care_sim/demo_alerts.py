@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from care_models.alerts.desk import open_incidents
+from care_models.alerts.health import device_problems
 from care_models.config import Settings
 from care_models.db import engine_from_settings
 from care_models.schema import Device, Organisation
@@ -97,6 +99,7 @@ def print_incidents(settings: Settings, limit: int = 10) -> None:
     try:
         with Session(engine) as session:
             rows = open_incidents(session)
+            problems = device_problems(session, dt.datetime.now(dt.UTC))
     finally:
         engine.dispose()
     critical = sum(1 for row in rows if row.critical)
@@ -107,3 +110,12 @@ def print_incidents(settings: Settings, limit: int = 10) -> None:
             f"{row.alerts} alerts since {row.opened_at}; next {row.next_step} {row.next_due}"
         )
     print("    the desk's list: python -m care_models incidents")
+    kinds = Counter(p.problem for p in problems)
+    print(
+        "    device health: "
+        + (
+            ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+            or "all devices heard from"
+        )
+        + " (python -m care_models devices health)"
+    )
