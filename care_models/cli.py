@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from care_models import tokens
 from care_models.config import Settings, load_settings
@@ -28,6 +28,9 @@ from care_models.queries import load_query
 from care_models.rendering.fonts import find_korean_font
 from care_models.synthetic.county import build_county
 from care_models.synthetic.load import county_counts, issue_synthetic_tokens, load_county
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _keygen(_settings: Settings | None, _args: argparse.Namespace) -> int:
@@ -263,6 +266,7 @@ def _incidents(settings: Settings | None, args: argparse.Namespace) -> int:
     needed = {
         "outcome": ("incident", "step", "outcome", "staff"),
         "close": ("incident", "reason", "staff"),
+        "police-report": ("incident", "staff"),
     }
     for name in needed.get(args.action, ()):
         if getattr(args, name) is None:
@@ -276,6 +280,8 @@ def _incidents(settings: Settings | None, args: argparse.Namespace) -> int:
             )
             print(f"incident {args.incident}: {step.step} {step.outcome}")
             return 0
+        if args.action == "police-report":
+            return _police_report(session, settings, args.incident, args.staff, now)
         if args.action == "close":
             incident = protocol.close_incident(
                 session, args.incident, args.reason, args.staff, None, now
@@ -294,6 +300,21 @@ def _incidents(settings: Settings | None, args: argparse.Namespace) -> int:
             f"{row.next_due or ''}"
         )
     print(f"{len(rows)} open incidents")
+    return 0
+
+
+def _police_report(
+    session: Session, settings: Settings, incident_id: int, staff: str, now: dt.datetime
+) -> int:
+    """Write the printable missing-person report (an audited read of name and address)."""
+    from care_models.alerts import police
+
+    report = police.build_police_report(
+        session, Vault.from_settings(settings), incident_id, actor=f"staff:{staff}", now=now
+    )
+    html, pdf = police.write_police_report(report, settings.output_dir)
+    print(f"incident {incident_id}: police report written")
+    print(f"  {html}\n  {pdf}")
     return 0
 
 
@@ -380,12 +401,13 @@ def _instant(text: str) -> dt.datetime:
 
 
 def _incident_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument("action", nargs="?", default="list", choices=("list", "outcome", "close"))
+    actions = ("list", "outcome", "close", "police-report")
+    command.add_argument("action", nargs="?", default="list", choices=actions)
     command.add_argument("--incident", type=int, help="the incident number (outcome, close)")
     command.add_argument("--step", help="the protocol step, e.g. day1_call (outcome)")
     command.add_argument("--outcome", help="what the step found, e.g. no_answer (outcome)")
     command.add_argument("--reason", help="why it is closed, e.g. person_reached (close)")
-    command.add_argument("--staff", help="who recorded it: the staff code")
+    command.add_argument("--staff", help="who recorded it or prints the report: the staff code")
     command.add_argument("--json", action="store_true", help="list as JSON")
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from care_models import notify, operations, vocab
+from care_models.alerts.checklist import DAY2_DEADLINE, DAY2_VISIT_KEY
 from care_models.errors import CapacityError, NotFoundError, ValidationError
 from care_models.schema import (
     Client,
@@ -51,7 +52,6 @@ from care_models.visits.urgent import UrgentVisitRequest, book_named_visit, book
 from care_models.workdays import SEOUL, is_business_day
 
 DAY2_STARTS = dt.time(8, 0)  # the day-2 visit is planned from the morning on
-DAY2_DEADLINE = dt.time(12, 0)
 DAY2_VISIT_AT = dt.time(9, 0)  # booked first thing, to be there by noon
 # What a person may record for each step; outcomes in FOUND close the incident.
 STEP_OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -152,7 +152,7 @@ def _book_day2(session: Session, incident: Incident, day: dt.date) -> tuple[int,
     if client is None:
         raise NotFoundError(f"incident {incident.id}: client does not exist")
     request = UrgentVisitRequest(
-        natural_key=f"incident:{incident.id}:day2_home_visit",
+        natural_key=DAY2_VISIT_KEY.format(incident_id=incident.id),
         client_id=client.id,
         earliest=day,
         latest=day,
@@ -219,6 +219,7 @@ def _day2(
             _aware(visit_step.done_at or now),
             result,
         )
+        _text_coordinator(session, incident, "day2_police_report")
 
 
 def _text_person(
@@ -251,16 +252,17 @@ def _text_person(
         step.status, step.outcome, step.done_at = "done", "sent", _aware(now)
 
 
-def _text_coordinator(session: Session, incident: Incident) -> None:
-    """A critical incident: the client's coordinator is texted at once (the desk sees the
-    step due on its list); once per incident."""
+def _text_coordinator(session: Session, incident: Incident, step: str) -> None:
+    """Text the client's coordinator that ``step`` is due (a critical incident at once,
+    the police report after a day-2 visit that found nobody); the desk sees the step on
+    its list. Once per incident and step."""
     client = session.get(Client, incident.client_id)
     if client is None or client.usual_staff_id is None:
         return
     notify.queue_sms(
         session,
-        natural_key=f"incident:{incident.id}:critical_notify:staff",
-        purpose="critical_notify",
+        natural_key=f"incident:{incident.id}:{step}:staff",
+        purpose=step,
         recipient_role="staff",
         staff_id=client.usual_staff_id,
     )
@@ -280,7 +282,7 @@ def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
         steps = _steps(session, incident.id)
         if incident.critical:
             _ensure(session, steps, incident, "critical_notify", opened, result)
-            _text_coordinator(session, incident)
+            _text_coordinator(session, incident, "critical_notify")
         call = _ensure(session, steps, incident, "day1_call", opened, result)
         if call.status == "done" and call.outcome == "no_answer":
             text = _ensure(

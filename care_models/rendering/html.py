@@ -16,7 +16,7 @@ TEMPLATES_ROOT = Path(__file__).resolve().parent.parent / "templates"
 def environment(templates_dir: Path) -> Environment:
     """One cached environment per template folder (e.g. ``TEMPLATES_ROOT / "visits"``)."""
     env = Environment(
-        loader=FileSystemLoader(templates_dir),
+        loader=FileSystemLoader([templates_dir, TEMPLATES_ROOT]),  # shared parts at the root
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -38,3 +38,48 @@ def korean_date(day: dt.date) -> str:
 def short_date(day: dt.date) -> str:
     """``3/9 (월)``."""
     return f"{day.month}/{day.day} ({WEEKDAYS[day.weekday()]})"
+
+
+ALERT_KIND_LABELS = {
+    "no_activity": "활동 미감지",
+    "power_no_change": "전력 사용 변화 없음",
+    "missed_call": "AI 안부전화 미응답",
+    "abnormal_answer": "AI 안부전화 이상 응답",
+    "sos": "SOS 음성 호출",
+    "fire": "화재",
+    "gas": "가스",
+    "emergency_button": "응급호출 버튼",
+    "door": "출입문 센서",
+    "heartbeat_missing": "기기 신호 없음",
+    "low_battery": "배터리 부족",
+    "device_offline": "기기 오프라인",
+}
+DEVICE_TYPE_LABELS = {
+    "smart_plug": "스마트 플러그",
+    "emergency_sensor": "응급안전안심 장비",
+    "ai_call": "AI 안부전화",
+    "ai_speaker": "AI 스피커",
+}
+ESCALATION_STEP_LABELS = {
+    "critical_notify": "긴급 신호 즉시 대응",
+    "day1_call": "1일차 전화 확인",
+    "day1_text_message": "1일차 문자 발송",
+    "day1_door_visit": "1일차 방문 (방문 스티커)",
+    "day2_home_visit": "2일차 가정방문 (12시까지)",
+    "day2_police_report": "2일차 경찰 실종 신고",
+}
+STEP_OUTCOME_LABELS = {
+    "acknowledged": "확인함",
+    "reached": "본인과 연락됨",
+    "no_answer": "받지 않음",
+    "sent": "발송됨",
+    "replied": "답장 받음",
+    "undeliverable": "발송 실패",
+    "sticker_left": "방문 스티커 부착",
+    "whereabouts_known": "소재 확인 (입원 등)",
+    "not_found": "찾지 못함",
+    "no_entry": "들어가지 못함",
+    "found": "경찰이 찾음",
+    "reported": "신고 접수됨",
+}
+SEX_LABELS = {"female": "여", "male": "남", "F": "여", "M": "남"}

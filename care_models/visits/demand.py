@@ -45,6 +45,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from care_models import vocab
+from care_models.alerts.checklist import DAY2_DEADLINE
 from care_models.errors import ValidationError
 from care_models.schema import CarePlan, Case, Client, PlannedService, Staff, Town, Visit
 from care_models.visits.model import SKILLS_BY_SERVICE, DueContact, Place
@@ -52,6 +53,7 @@ from care_models.visits.model import SKILLS_BY_SERVICE, DueContact, Place
 COUNTING_STATUSES = ("planned", "booked", "done")  # visits that count against a cadence
 FIXED_STATUSES = ("planned", "booked")
 URGENT_SOURCES = ("referral", "alert")  # booked visits the router must keep
+URGENT_DEADLINES = {"alert": DAY2_DEADLINE}  # the latest end of a booked visit, by source
 PACKAGE_WEEKS = {"discharge_nursing": 4, "rehabilitation": 4, "nutrition": 4}
 DEFAULT_PACKAGE_WEEKS = 4
 ONCE_WINDOW_DAYS = 28
@@ -542,6 +544,21 @@ def expand_demand(
     return contacts
 
 
+def _urgent_window(
+    client: _ClientRow, deadline: dt.time | None, duration_min: int
+) -> tuple[dt.time | None, dt.time | None]:
+    """The client's window, ended by the visit's deadline if it has one; a preference
+    that leaves no room before the deadline gives way (safety first)."""
+    start, end = client.window_start, client.window_end
+    if deadline is None:
+        return start, end
+    end = deadline if end is None else min(end, deadline)
+    latest_start = dt.datetime.combine(dt.date.min, end) - dt.timedelta(minutes=duration_min)
+    if start is not None and start > latest_start.time():
+        start = None
+    return start, end
+
+
 def _fixed(
     session: Session,
     clients: dict[int, _ClientRow],
@@ -563,6 +580,7 @@ def _fixed(
             Visit.case_id,
             Visit.planned_service_id,
             Visit.staff_id,
+            Visit.source,
         )
         .where(
             Visit.status.in_(FIXED_STATUSES),
@@ -584,6 +602,7 @@ def _fixed(
         case_id,
         ps_id,
         staff,
+        source,
     ) in rows:
         client = clients[client_id]
         skill = SKILLS_BY_SERVICE.get(service_type)
@@ -593,6 +612,7 @@ def _fixed(
             )
         town_code, place = place_of(client, mode == "visit")
         usual = staff if staff is not None else client.usual_staff_id
+        window = _urgent_window(client, URGENT_DEADLINES.get(source), duration)
         fixed.append(
             DueContact(
                 key=f"{client.code}:{service_type}:{mode}:{day.isoformat()}:v{visit_id}",
@@ -607,8 +627,8 @@ def _fixed(
                 earliest=day,
                 latest=day,
                 purpose=purpose or purpose_of(service_type, mode),
-                window_start=client.window_start,
-                window_end=client.window_end,
+                window_start=window[0],
+                window_end=window[1],
                 usual_staff_code=staff_codes.get(usual) if usual is not None else None,
                 priority=URGENT,
                 planned_service_id=ps_id,

@@ -41,6 +41,7 @@ from icalendar import Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from care_models.alerts.checklist import DAY2_VISIT_KEY_PATTERN, day2_checklist
 from care_models.errors import ValidationError
 from care_models.privacy import Vault, reveal
 from care_models.rendering.atomic import staged_directory
@@ -217,6 +218,7 @@ def _sheet_stops(
     """Decrypt each client of ``stops`` once (one audited read each) and pair them up."""
     people: dict[int, Personal] = {}
     result = []
+    day2 = _day2_visits(session, stops)
     for stop in stops:
         client = clients.get(stop.client_id)
         if client is None:
@@ -226,8 +228,24 @@ def _sheet_stops(
             people[stop.client_id] = Personal(
                 name=values["name"] or "", address=values["address"] or "", phone=values["phone"]
             )
-        result.append(SheetStop(stop, people[stop.client_id], _window(client)))
+        checklist = day2_checklist(client.medical_aid) if (stop.client_id, stop.day) in day2 else ()
+        result.append(SheetStop(stop, people[stop.client_id], _window(client), checklist))
     return tuple(result)
+
+
+def _day2_visits(session: Session, stops: Sequence[PlannedStop]) -> set[tuple[int, dt.date]]:
+    """(client, day) of the stops that are the alert protocol's day-2 home visits."""
+    if not stops:
+        return set()
+    rows = session.execute(
+        select(Visit.client_id, Visit.visit_date).where(
+            Visit.natural_key.like(DAY2_VISIT_KEY_PATTERN),
+            Visit.client_id.in_(sorted({s.client_id for s in stops})),
+            Visit.visit_date.in_(sorted({s.day for s in stops})),
+            Visit.status.in_(("planned", "booked")),
+        )
+    ).all()
+    return {(client_id, day) for client_id, day in rows}
 
 
 def sheet_purpose(staff_code: str, day: dt.date) -> str:

@@ -49,6 +49,7 @@ class SheetStop:
     stop: PlannedStop
     person: Personal
     window: tuple[dt.time, dt.time] | None = None
+    checklist: tuple[str, ...] = ()  # e.g. the day-2 protocol visit's questions
 
     @property
     def end(self) -> dt.time:
@@ -95,6 +96,7 @@ class SheetStop:
             notes.append(f"{origin} 이동 {self.stop.travel_min}분 · {self.stop.travel_km:.1f} km")
         if self.window:
             notes.append(f"희망 시간대 {self.window[0]:%H:%M}–{self.window[1]:%H:%M}")
+        notes.extend(f"□ {check}" for check in self.checklist)
         return tuple(notes)
 
 
