@@ -469,6 +469,16 @@ def create_app(
     from care_api.vendor_push import router as vendor_push_router  # it imports this module
 
     app.include_router(vendor_push_router)
+    try:  # the staff pages import this module too
+        from care_api.desk import router as desk_router
+        from care_api.staff import SignInRequired, sign_in_response
+        from care_api.staff import router as staff_router
+    except ImportError:  # templates not shipped: an API-only deployment
+        pass
+    else:
+        app.include_router(staff_router)
+        app.include_router(desk_router)
+        app.add_exception_handler(SignInRequired, sign_in_response)  # type: ignore[arg-type]
     return app
 
 
