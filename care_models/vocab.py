@@ -99,6 +99,7 @@ ALERT_KINDS = (
     "heartbeat_missing",
     "low_battery",
     "device_offline",
+    "silent_device",  # raised by the platform: a high-risk client's device silent for a day
 )
 CRITICAL_ALERT_KINDS = ("sos", "fire", "gas", "emergency_button")
 INCIDENT_STATUSES = ("open", "closed")

@@ -14,19 +14,24 @@ Every 10 minutes, and at once when a vendor pushes an alert to the care API (the
    quarantined with its rule, its vendor's count shown to administrators;
 3. **store**: an upsert keyed on (vendor, the vendor's alert id): the same alert
    twice is one row, a corrected alert updates it and the correction is recorded;
-4. **merge per person**: every open alert joins its client's open incident, from
+4. **device health**: a device offline (two missed heartbeats), never heard from or
+   low on battery is a maintenance task for the vendor and the town office (an
+   operational alert per device); a high-risk client's device silent for over a day
+   raises the platform's own `silent_device` alert, merged like any other
+   (`care_models/alerts/health.py`);
+5. **merge per person**: every open alert joins its client's open incident, from
    whichever device or vendor it came; a new incident opens only when none is open
    (the rule: `care_models/alerts/incidents.py`). Device-health alerts (battery,
    offline) open nothing; alerts while a client is away or a device is under
    maintenance are kept, suppressed, with the reason. The SOS word, fire, gas and the
    emergency button make the incident critical;
-5. **escalate**: the Suyeong-gu protocol on every open incident, on the run's clock
+6. **escalate**: the Suyeong-gu protocol on every open incident, on the run's clock
    (Asia/Seoul; weekends and holidays do not pause it), each step once: the day-1
    call (and the SMS when nobody answers), then the day-2 home visit by 12:00 on
    the client's coordinator's route on a business day, or with the duty roster's
    worker on a weekend or holiday; the police report when nobody is found
    (`care_models/alerts/protocol.py`). A late or repeated run does each step once;
-6. **day-2 visits to the planner**: when the run booked any, the
+7. **day-2 visits to the planner**: when the run booked any, the
    `care://visits/urgent` Asset makes `home_visit_planning` replan that route.
 
 A vendor that fails (5xx, timeouts, a malformed page) fails alone: the others are
@@ -34,14 +39,15 @@ pulled, the failure is an operational alert for the team, and its watermark stay
 The run's time (not the wall clock) is what "in the future" is judged against, so a
 re-run judges as the run did. XCom holds vendor codes, counts and alert ids only.
 
-7. **texts**: the day-1 SMS to the person (and to the guardian who consented), through
+8. **texts**: the day-1 SMS to the person (and to the guardian who consented), through
    the SMS gateway (Connection `sms_gateway`, `api_key` extra), each text alone,
    retried across runs with backoff (`CARE_SMS_MAX_ATTEMPTS`, `CARE_SMS_BACKOFF_MINUTES`)
    and dead-lettered after the last attempt; then the gateway's delivery receipts.
    Without the Connection, texts stay queued and the step shows as due.
 
-Still to come in this workflow (issue "Device alerts"): the desk's web page to record
-outcomes (the command line `python -m care_models incidents` does it today).
+The town desk sees open incidents per town, records outcomes and prints the police
+report on the care API's staff page (`/staff/incidents`) or with
+`python -m care_models incidents`.
 """
 
 from __future__ import annotations
@@ -86,14 +92,21 @@ def device_alert_sync() -> None:
 
         return pull_vendor_alerts()
 
-    # Merged even when a vendor failed: the alerts of the others (and pushed ones) must
-    # reach their incidents; the run's time comes from the pull, so a re-run matches it.
+    # Checked and merged even when a vendor failed: the alerts of the others (and pushed
+    # ones) must reach their incidents; the run's time comes from the pull, so a re-run
+    # matches it.
     @task(trigger_rule="all_done")
-    def merge(pulled: dict[str, object] | None) -> dict[str, object]:
-        from care_tasks.alerts_incidents import merge_into_incidents
+    def device_health(pulled: dict[str, object] | None) -> dict[str, object]:
+        from care_tasks.alerts_incidents import check_device_health
 
         run_at = pulled.get("run_at") if isinstance(pulled, dict) else None
-        return merge_into_incidents(str(run_at) if run_at else None)
+        return check_device_health(str(run_at) if run_at else None)
+
+    @task
+    def merge(checked: dict[str, object]) -> dict[str, object]:
+        from care_tasks.alerts_incidents import merge_into_incidents
+
+        return merge_into_incidents(str(checked["run_at"]))
 
     @task
     def escalate(merged: dict[str, object]) -> dict[str, object]:
@@ -120,7 +133,7 @@ def device_alert_sync() -> None:
 
         return collect_sms_receipts(str(sent["run_at"]))
 
-    escalated = escalate(merge(pull()))  # type: ignore[arg-type]
+    escalated = escalate(merge(device_health(pull())))  # type: ignore[arg-type]
     day2_visits_booked(escalated)  # type: ignore[arg-type]
     receipts(send_texts(escalated))  # type: ignore[arg-type]
 

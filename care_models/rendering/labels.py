@@ -53,6 +53,7 @@ ALERT_KIND_LABELS = {
     "heartbeat_missing": "기기 신호 없음",
     "low_battery": "배터리 부족",
     "device_offline": "기기 오프라인",
+    "silent_device": "고위험 대상자 기기 하루 이상 무신호",
 }
 DEVICE_TYPE_LABELS = {
     "smart_plug": "스마트 플러그",

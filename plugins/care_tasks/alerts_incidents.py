@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from care_models.alerts.health import check_devices
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.protocol import run_escalation
 from care_models.notify import collect_receipts, send_queued
@@ -18,6 +19,15 @@ from care_models.workdays import SEOUL
 from care_tasks.alerts_ingest import run_time
 from care_tasks.common import care_context
 from care_tasks.outcomes import care_task
+
+
+@care_task
+def check_device_health(run_at: str | None = None) -> dict[str, Any]:
+    """Maintenance tasks for device problems; silent-device alerts for high-risk clients."""
+    now = dt.datetime.fromisoformat(run_at) if run_at else run_time()
+    with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
+        result = check_devices(session, now)
+    return {"run_at": now.isoformat(), **result.as_dict()}
 
 
 @care_task
