@@ -25,7 +25,8 @@ step once and a repeated run does nothing new.
 
 A person records each outcome (:func:`record_step_outcome`); an outcome that finds
 the person (``reached``, ``whereabouts_known``, ``found``) closes the incident and
-cancels its open steps. Closing by hand: :func:`close_incident`.
+cancels its open steps, and a day-2 visit already booked is cancelled with them
+(it leaves the route at the next replan). Closing by hand: :func:`close_incident`.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from care_models.schema import (
     Incident,
     Staff,
     StaffLeave,
+    Visit,
 )
 from care_models.visits.urgent import UrgentVisitRequest, book_named_visit, book_urgent_visit
 from care_models.workdays import SEOUL, is_business_day
@@ -333,6 +335,15 @@ def record_step_outcome(
     return row
 
 
+def _cancel_visit(session: Session, step: EscalationStep) -> None:
+    """A day-2 visit nobody needs any more leaves the route at the next replan."""
+    if step.visit_id is None:
+        return
+    visit = session.get(Visit, step.visit_id)
+    if visit is not None and visit.status in ("planned", "booked"):
+        visit.status = "cancelled"
+
+
 def close_incident(
     session: Session,
     incident_id: int,
@@ -353,6 +364,7 @@ def close_incident(
     for step in _steps(session, incident_id).values():
         if step.status == "due":
             step.status = "cancelled"
+            _cancel_visit(session, step)
     incident.status, incident.closed_at = "closed", _aware(now)
     incident.closed_by, incident.close_reason, incident.close_note = staff_code, reason, note
     incident.current_step = None

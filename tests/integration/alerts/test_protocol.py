@@ -243,3 +243,24 @@ def test_the_protocol_advances_from_the_command_line_as_of_any_time(
         main(["alerts", "escalate", "--at", "2026-12-05T09:00"])
     assert refused.value.code == 2
     assert "offset" in capsys.readouterr().err
+
+
+def test_reaching_the_person_after_the_day2_visit_was_booked_cancels_the_visit(
+    engine: Engine,
+) -> None:
+    _client, incident_id = silent_client(engine, seoul(WEDNESDAY, 8))
+    escalate(engine, seoul(WEDNESDAY + dt.timedelta(days=1), 8, 5))
+    day2 = steps(engine, incident_id)["day2_home_visit"]
+    with Session(engine) as session, session.begin():
+        record_step_outcome(
+            session,
+            incident_id,
+            "day1_call",
+            "reached",
+            "SW-1",
+            seoul(WEDNESDAY + dt.timedelta(days=1), 8, 30),
+        )
+    with Session(engine) as session:
+        visit = session.get(Visit, day2.visit_id)
+        assert visit is not None and visit.status == "cancelled"
+    assert steps(engine, incident_id)["day2_home_visit"].status == "cancelled"
