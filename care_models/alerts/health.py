@@ -17,7 +17,8 @@ list into work, as of the run's time:
   operational alert ``device_maintenance`` on the device (one per device, refreshed
   while the problem lasts, resolved when it is gone), on the administrators' list;
 - one exception concerns the person: a device of a **high-risk** client (risk tier
-  ``at_risk``) silent for more than :data:`SILENT_INCIDENT_AFTER` (a day) may mean
+  ``at_risk``) offline for more than :data:`SILENT_INCIDENT_AFTER` (a day: two
+  missed heartbeats, then a day more) may mean
   the person is silent too, so the platform raises its own alert ``silent_device``
   for that outage (keyed on the device and its last sign of life: one per outage),
   which the merge turns into (or adds to) the client's incident like any alert; a
@@ -87,7 +88,7 @@ def device_problems(
     for device, vendor, client_code, town in rows:
         seen = _aware(device.last_heartbeat_at) if device.last_heartbeat_at else None
         installed = dt.datetime.combine(device.installed_on, dt.time(0), tzinfo=dt.UTC)
-        window = dt.timedelta(minutes=device.heartbeat_interval_min * MISSED_HEARTBEATS)
+        window = _offline_after(device)
         found = []
         if seen is None and now - installed > NEVER_HEARD_AFTER:
             found.append("never_reported")
@@ -127,6 +128,10 @@ class DeviceUpkeep:
         }
 
 
+def _offline_after(device: Device) -> dt.timedelta:
+    return dt.timedelta(minutes=device.heartbeat_interval_min * MISSED_HEARTBEATS)
+
+
 def _raise_silent_alerts(session: Session, now: dt.datetime) -> list[str]:
     """A ``silent_device`` alert per outage of a high-risk client's device, once."""
     rows = session.execute(
@@ -146,10 +151,12 @@ def _raise_silent_alerts(session: Session, now: dt.datetime) -> list[str]:
         if device.last_heartbeat_at is None:
             continue  # never installed right: maintenance, not a missing person
         since = _aware(device.last_heartbeat_at)
+        # offline after two missed heartbeats, and offline for more than a day since
+        silent_at = since + _offline_after(device) + SILENT_INCIDENT_AFTER
         heard = vendor_heard.get(device.vendor_id)
-        if now - since <= SILENT_INCIDENT_AFTER or heard is None:
+        if now < silent_at or heard is None:
             continue
-        if now - _aware(heard) > SILENT_INCIDENT_AFTER:
+        if now - _aware(heard) > silent_at - since:
             continue  # the whole vendor is silent: its outage, not this person's
         external_id = f"care-health:{device.external_id}:{since:%Y%m%dT%H%M}"
         exists = session.scalar(
@@ -167,7 +174,7 @@ def _raise_silent_alerts(session: Session, now: dt.datetime) -> list[str]:
                 client_id=device.client_id,
                 kind="silent_device",
                 severity="warning",
-                occurred_at=since + SILENT_INCIDENT_AFTER,  # from the data: re-runs agree
+                occurred_at=silent_at,  # from the data: re-runs agree
                 status="open",
                 payload={"source": "device_health", "silent_since": since.isoformat()},
             )

@@ -123,3 +123,137 @@ def county_devices(county: Any) -> list[tuple[str, str, str]]:
 
 def of_vendor(events: Iterable[DeviceEvent], vendor_code: str) -> list[DeviceEvent]:
     return [e for e in events if e.vendor_code == vendor_code]
+
+
+# -- weeks of a realistic fleet -------------------------------------------------------------
+
+# Chances per device and week, from the programmes' reports: most weeks are quiet; a
+# person's silence (no power change, no movement) is a few percent, the AI call is
+# missed or answered abnormally now and then, true emergencies are rare, and vendors
+# re-send or correct a few alerts.
+WEEKLY_CHANCE = {
+    "silence": 0.05,
+    "device_fault": 0.03,
+    "emergency": 0.01,
+    "false_button": 0.02,
+    "door_at_night": 0.02,
+}
+CALL_CHANCE = {"missed_call": 0.06, "abnormal_answer": 0.03}
+DUPLICATE_CHANCE = 0.05
+CORRECTION_CHANCE = 0.02
+CALL_WEEKDAYS = (0, 3)  # Monday and Thursday, about 10:00
+SEOUL_OFFSET = dt.timedelta(hours=9)
+
+
+@dataclass
+class _Stream:
+    rng: random.Random
+    events: list[DeviceEvent] = field(default_factory=list)
+    counter: int = 0
+
+    def add(
+        self, vendor: str, device_type: str, device: str, kind: str, at: dt.datetime, **detail: Any
+    ) -> DeviceEvent:
+        self.counter += 1
+        event = DeviceEvent(
+            vendor, device_type, f"{vendor}-W{self.counter:08d}", device, kind, at, detail
+        )
+        self.events.append(event)
+        if kind != HEARTBEAT and self.rng.random() < DUPLICATE_CHANCE:  # re-sent as is
+            self.events.append(replace(event, occurred_at=event.occurred_at))
+        if kind != HEARTBEAT and self.rng.random() < CORRECTION_CHANCE:
+            self.events.append(event.corrected(corrected=True))
+        return event
+
+
+def _daily_status(
+    stream: _Stream, vendor: str, device_type: str, device: str, start: dt.datetime, days: int
+) -> None:
+    """A daily status with the battery running down; a fault stops it for 1-3 days."""
+    rng = stream.rng
+    battery = rng.randint(40, 100)
+    fault_from = fault_until = -1
+    if rng.random() < WEEKLY_CHANCE["device_fault"] * days / 7:
+        fault_from = rng.randrange(days)
+        fault_until = fault_from + rng.randint(1, 3)
+    for day in range(days):
+        at = start + dt.timedelta(days=day, minutes=rng.randint(0, 59))
+        if fault_from <= day < fault_until:
+            if day == fault_from:
+                stream.add(
+                    vendor, device_type, device, "device_offline", at + dt.timedelta(hours=2)
+                )
+            continue  # nothing from a broken device; it recovers by itself
+        battery = max(0, battery - rng.choice((0, 1, 1, 2)))
+        stream.add(vendor, device_type, device, HEARTBEAT, at, battery_pct=battery)
+        if battery == 14:
+            stream.add(vendor, device_type, device, "low_battery", at, battery_pct=battery)
+
+
+def _person_events(
+    stream: _Stream, vendor: str, device_type: str, device: str, start: dt.datetime, days: int
+) -> None:
+    rng = stream.rng
+    weeks = days / 7
+
+    def some_time() -> dt.datetime:
+        return start + dt.timedelta(minutes=rng.randrange(days * 24 * 60))
+
+    if (
+        device_type in ("smart_plug", "emergency_sensor")
+        and rng.random() < WEEKLY_CHANCE["silence"] * weeks
+    ):
+        if device_type == "smart_plug":
+            stream.add(
+                vendor,
+                device_type,
+                device,
+                "power_no_change",
+                some_time(),
+                hours=rng.choice((24, 36, 48)),
+            )
+        else:
+            stream.add(vendor, device_type, device, "no_activity", some_time())
+    if device_type == "emergency_sensor":
+        if rng.random() < WEEKLY_CHANCE["emergency"] * weeks:
+            kind = rng.choice(("fire", "gas", "emergency_button"))
+            detail = {"forwarded_119": True} if kind in ("fire", "gas") else {}
+            stream.add(vendor, device_type, device, kind, some_time(), **detail)
+        if rng.random() < WEEKLY_CHANCE["false_button"] * weeks:
+            stream.add(vendor, device_type, device, "emergency_button", some_time())
+        if rng.random() < WEEKLY_CHANCE["door_at_night"] * weeks:
+            stream.add(vendor, device_type, device, "door", some_time())
+    if device_type == "ai_call":
+        for day in range(days):
+            local = start + SEOUL_OFFSET + dt.timedelta(days=day)
+            if local.weekday() not in CALL_WEEKDAYS:
+                continue
+            at = start + dt.timedelta(days=day, hours=1, minutes=rng.randint(0, 59))  # ~10:00 KST
+            draw = rng.random()
+            if draw < CALL_CHANCE["missed_call"]:
+                stream.add(vendor, device_type, device, "missed_call", at, attempts=3)
+            elif draw < CALL_CHANCE["missed_call"] + CALL_CHANCE["abnormal_answer"]:
+                topics = sorted(rng.sample(ABNORMAL_TOPICS, k=rng.randint(1, 2)))
+                stream.add(vendor, device_type, device, "abnormal_answer", at, topics=topics)
+            else:
+                stream.add(vendor, device_type, device, HEARTBEAT, at)  # answered normally
+
+
+def realistic_stream(
+    devices: Sequence[tuple[str, str, str]], *, start: dt.datetime, days: int = 7, seed: int = 11
+) -> list[DeviceEvent]:
+    """Weeks of a fleet's events (``start`` at a Seoul midnight, in UTC), by time.
+
+    Daily status from plugs and gateways with batteries running down (a low-battery
+    alert when one reaches 14%), device faults that stop a device for one to three
+    days and recover, a person's silences, AI check-in calls on Mondays and Thursdays
+    (mostly answered), rare true emergencies (fire and gas already passed to 119 by
+    the vendor), false emergency-button presses, and alerts the vendor re-sends as
+    they were or corrects. The same arguments give the same events.
+    """
+    stream = _Stream(random.Random(seed))
+    for vendor, device_type, device in devices:
+        if device_type in ("smart_plug", "emergency_sensor"):
+            _daily_status(stream, vendor, device_type, device, start, days)
+        _person_events(stream, vendor, device_type, device, start, days)
+    return sorted(stream.events, key=lambda e: (e.occurred_at, e.event_id))

@@ -142,6 +142,19 @@ VENDORS: tuple[tuple[str, str, str], ...] = (
 # Devices drawn per client come from the first three vendors only: speakers are handed out
 # by the alerts fleet with its own random stream, so adding them left this county unchanged.
 CLIENT_DEVICE_VENDORS = VENDORS[:3]
+# The device programmes in the proportions counties run them (the seed cards): AI
+# check-in calls reach most older people living alone (Namwon called 1,000
+# households), the emergency-safety gateways those living alone in the at-risk and
+# caution tiers, smart plugs a pilot (Gimcheon fitted 60 households). Fitted after the
+# clients with their own random stream, so the rest of the county stays as it was.
+# (vendor, household types, risk tiers, share of those clients)
+FLEET_PROGRAMMES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...] = (
+    ("V-AICALL", ("living_alone",), ("at_risk", "caution", "interest"), 0.5),
+    ("V-AICALL", ("older_couple",), ("at_risk", "caution"), 0.15),
+    ("V-SENSOR", ("living_alone",), ("at_risk", "caution"), 0.4),
+    ("V-PLUG", ("living_alone",), ("at_risk",), 0.2),
+)
+FLEET_SEED = 0x5EED
 
 SURNAMES = (
     ("김", 21.5),
@@ -477,6 +490,19 @@ def _client(
     return client
 
 
+def _fit_fleet(people: list[ClientSpec], seed: int, counter: Counter[str]) -> None:
+    """Add the programmes' devices (:data:`FLEET_PROGRAMMES`), one per vendor a client."""
+    rng = random.Random(seed ^ FLEET_SEED)
+    for vendor, households, tiers, share in FLEET_PROGRAMMES:
+        for client in people:
+            if client.household_type not in households or client.risk_tier not in tiers:
+                continue
+            if rng.random() >= share or any(v == vendor for v, _ in client.devices):
+                continue
+            counter[vendor] += 1
+            client.devices.append((vendor, f"{vendor}-{counter[vendor]:06d}"))
+
+
 def build_county(clients: int = 450, seed: int = 20260301) -> County:
     """The whole county as plain data; the same arguments always give the same county."""
     if clients < 1:
@@ -488,4 +514,5 @@ def build_county(clients: int = 450, seed: int = 20260301) -> County:
         staff_by_town.setdefault(member.town_code, []).append(member)
     counter: Counter[str] = Counter()
     people = [_client(rng, n, staff_by_town, counter) for n in range(1, clients + 1)]
+    _fit_fleet(people, seed, counter)
     return County(seed=seed, towns=TOWNS, staff=staff, clients=people)

@@ -293,6 +293,22 @@ def _load_cases_and_plans(session: Session, county: County) -> None:
             )
 
 
+# How often each device type reports a sign of life in the synthetic fleet: plugs and
+# gateways send a daily status, the AI check-in call is a sign of life twice a week.
+HEARTBEAT_MINUTES = {
+    "smart_plug": 1440,
+    "emergency_sensor": 1440,
+    "ai_call": 5040,
+    "ai_speaker": 1440,
+}
+
+
+def _no_change_hours(external_id: str) -> int:
+    """The household's "no change for N hours" setting, 24 to 50, fixed per plug."""
+    digits = "".join(ch for ch in external_id if ch.isdigit()) or "0"
+    return 24 + int(digits) * 7 % 27
+
+
 def _load_devices(session: Session, county: County) -> None:
     client_ids, vendors = _ids(session, Client), _ids(session, Organisation)
     device_types = {code: device_type for code, _n, device_type in VENDORS}
@@ -305,6 +321,8 @@ def _load_devices(session: Session, county: County) -> None:
             "device_type": device_types[vendor],
             "installed_on": c.case_opened_on or LEAVE_FROM,
             "status": "active",
+            "heartbeat_interval_min": HEARTBEAT_MINUTES[device_types[vendor]],
+            "no_change_hours": _no_change_hours(external) if vendor == "V-PLUG" else None,
         }
         for c in county.clients
         for vendor, external in c.devices

@@ -92,7 +92,7 @@ def test_a_high_risk_clients_device_silent_for_a_day_opens_an_incident_once(
         _healthy(session)
         silent = _device(session, "V-PLUG", 1)
         silent.last_heartbeat_at = NOW - dt.timedelta(hours=30)
-        _device(session, "V-PLUG", 2).last_heartbeat_at = NOW - dt.timedelta(hours=20)  # < a day
+        _device(session, "V-PLUG", 2).last_heartbeat_at = NOW - dt.timedelta(hours=25)  # < 26 h
         _device(session, "V-AICALL", 3).last_heartbeat_at = None  # never installed right
         client = session.get(Client, silent.client_id)
         assert client is not None
@@ -108,7 +108,7 @@ def test_a_high_risk_clients_device_silent_for_a_day_opens_an_incident_once(
         assert incident.kind == "silent_device"
         # it opened when the silence passed a day, not when the check ran
         opened = incident.opened_at.replace(tzinfo=incident.opened_at.tzinfo or dt.UTC)
-        assert opened == NOW - dt.timedelta(hours=6)
+        assert opened == NOW - dt.timedelta(hours=4)  # 30 h ago + 2 x 60 min + a day
 
 
 def test_no_silent_device_alert_for_a_low_risk_client_or_a_silent_vendor(engine: Engine) -> None:
