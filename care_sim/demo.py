@@ -44,7 +44,7 @@ from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import HOSPITALS, County, build_county
 from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
-from care_sim.demo_alerts import print_incidents, vendor_simulators
+from care_sim.demo_alerts import DeskWeek, desk_week, print_alert_week, vendor_simulators
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
 
@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (
         FhirServerSimulator(pulled) as fhir_server,
         serve_app(create_app()) as api_url,
-        vendor_simulators(settings) as vendor_connections,
+        vendor_simulators(settings) as fleet,
     ):
         fhir_url = fhir_server.base_url
         print(f"==> care API on {api_url}; FHIR server of {PULL_HOSPITAL} on {fhir_url}")
@@ -366,11 +366,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         env = {
             **os.environ,
             "AIRFLOW_CONN_FHIR_H_CJ_UNI": json.dumps({"conn_type": "http", "host": fhir_url}),
-            **vendor_connections,
+            **fleet.connections,
         }
+        week = DeskWeek()
         for dag_id in dag_ids:
             print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
             print(f"    state={run_dag(dag_id, env, logs)}")
+            if dag_id == "device_alert_sync":
+                week = desk_week(settings)
+                print("    the town desk answered; the next sync sends the texts, nothing else new")
+                print(f"    state={run_dag(dag_id, env, logs, log='device_alert_sync.next')}")
         if "home_visit_planning" in dag_ids:
             sick_day_replan(settings, env, logs)
         states = task_states(api_url)
@@ -387,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"      {day} {staff} ({town}): {n}")
     print(f"    every referral's answer: {out / 'referrals.csv'}")
     if "device_alert_sync" in dag_ids:
-        print_incidents(settings)
+        print_alert_week(settings, fleet, week)
     print_visit_plan(settings)
     return 0
 

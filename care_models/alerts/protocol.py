@@ -40,12 +40,14 @@ from sqlalchemy.orm import Session
 from care_models import notify, operations, vocab
 from care_models.alerts.checklist import DAY2_DEADLINE, DAY2_VISIT_KEY
 from care_models.errors import CapacityError, NotFoundError, ValidationError
+from care_models.privacy import Vault
 from care_models.schema import (
     Client,
     ClosureDay,
     DutyRoster,
     EscalationStep,
     Incident,
+    OutboundMessage,
     Staff,
     StaffLeave,
     Visit,
@@ -95,7 +97,9 @@ class EscalationResult:
 
 
 def _aware(stamp: dt.datetime) -> dt.datetime:
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
+    """In UTC: SQLite keeps a timestamp's wall time and drops its zone, so every time
+    this module stores is UTC (a naive one read back is UTC too)."""
+    return stamp.astimezone(dt.UTC) if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def _at(day: dt.date, time: dt.time) -> dt.datetime:
@@ -247,11 +251,54 @@ def _text_person(
         )
         for role in roles
     ]
-    states = {m.status for m in messages}
+    _settle(step, {m.status for m in messages}, now)
+
+
+def _settle(step: EscalationStep, states: set[str], now: dt.datetime) -> None:
+    """The text step is done once the gateway took every text, undeliverable if one died."""
     if states & {"dead_letter", "failed"}:
         step.status, step.outcome, step.done_at = "done", "undeliverable", _aware(now)
-    elif states <= {"sent", "delivered"}:
+    elif states and states <= {"sent", "delivered"}:
         step.status, step.outcome, step.done_at = "done", "sent", _aware(now)
+
+
+def send_texts(
+    session: Session,
+    sender: notify.SmsSender,
+    vault: Vault,
+    now: dt.datetime,
+    *,
+    max_attempts: int,
+    backoff: dt.timedelta,
+) -> notify.SendResult:
+    """Send the due texts, then settle the day-1 text steps they belong to at once (the
+    desk must not see a text as due that the gateway already took)."""
+    result = notify.send_queued(
+        session, sender, vault, now, max_attempts=max_attempts, backoff=backoff
+    )
+    due = session.scalars(
+        select(EscalationStep).where(
+            EscalationStep.step == "day1_text_message", EscalationStep.status == "due"
+        )
+    ).all()
+    for step in due:
+        prefix = f"incident:{step.incident_id}:day1_text_message:"
+        states = set(
+            session.scalars(
+                select(OutboundMessage.status).where(OutboundMessage.natural_key.startswith(prefix))
+            )
+        )
+        _settle(step, states, now)
+        incident = session.get(Incident, step.incident_id)
+        if incident is not None and step.status == "done":
+            _next_step(session, incident)
+    session.flush()
+    return result
+
+
+def _next_step(session: Session, incident: Incident) -> None:
+    due = [s for s in _steps(session, incident.id).values() if s.status == "due"]
+    incident.current_step = min(due, key=lambda s: _aware(s.due_at)).step if due else None
 
 
 def _text_coordinator(session: Session, incident: Incident, step: str) -> None:
@@ -292,8 +339,7 @@ def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
             )
             _text_person(session, incident, text, now)
         _day2(session, incident, steps, now, result)
-        due = [s for s in steps.values() if s.status == "due"]
-        incident.current_step = min(due, key=lambda s: _aware(s.due_at)).step if due else None
+        _next_step(session, incident)
     session.flush()
     return result
 
@@ -379,4 +425,5 @@ __all__ = [
     "county_business_day",
     "record_step_outcome",
     "run_escalation",
+    "send_texts",
 ]

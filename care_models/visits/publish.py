@@ -495,6 +495,36 @@ def stops_from_visits(session: Session, visits: Iterable[Visit]) -> list[Planned
     return numbered
 
 
+def day_sheet_of_visits(
+    session: Session, vault: Vault, staff_code: str, day: dt.date, *, actor: str
+) -> DaySheet:
+    """A coordinator's day sheet from the visits on record that day (booked and planned):
+    the duty worker's weekend, or a day no plan covers, still gets its printable sheet."""
+    member = session.scalar(select(Staff).where(Staff.code == staff_code))
+    if member is None:
+        raise ValidationError("staff_code", "no coordinator with this code")
+    visits = session.scalars(
+        select(Visit).where(
+            Visit.staff_id == member.id,
+            Visit.visit_date == day,
+            Visit.status.in_(("planned", "booked")),
+        )
+    ).all()
+    stops = stops_from_visits(session, visits)
+    clients = _clients(session, (s.client_id for s in stops))
+    town = session.get(Town, member.office_town_id) if member.office_town_id else None
+    return DaySheet(
+        staff_code=staff_code,
+        day=day,
+        stops=_sheet_stops(
+            session, vault, stops, clients, actor=actor, purpose=sheet_purpose(staff_code, day)
+        ),
+        staff_name=member.name,
+        role=member.role,
+        office_name=town.name if town else None,
+    )
+
+
 def ics_feed(
     session: Session,
     staff_code: str,

@@ -37,7 +37,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from care_models.synthetic.alert_streams import DeviceEvent
+from care_models.synthetic.alert_streams import HEARTBEAT, DeviceEvent
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ class PolledVendorSimulator:
         self.faults = faults or VendorFaults()
         self.host, self.port = host, port
         self.request_count = 0
+        self.records_served = 0  # records in 200 pages, repeats included (the demo's counts)
+        self.alerts_served = 0  # of which alerts (not heartbeats)
         self.requests: Counter[str] = Counter()
         self._random = random.Random(self.faults.seed)
         self._lock = threading.Lock()
@@ -183,6 +185,8 @@ class PolledVendorSimulator:
         with self._lock:
             chosen = self._records[cursor : cursor + size]
             total = len(self._records)
+            self.records_served += len(chosen)
+            self.alerts_served += sum(1 for e in chosen if e.kind != HEARTBEAT)
         last = cursor + len(chosen)
         next_cursor = last
         if duplicate:

@@ -13,8 +13,8 @@ from typing import Any
 
 from care_models.alerts.health import check_devices
 from care_models.alerts.incidents import merge_alerts
-from care_models.alerts.protocol import run_escalation
-from care_models.notify import collect_receipts, send_queued
+from care_models.alerts.protocol import run_escalation, send_texts
+from care_models.notify import collect_receipts
 from care_models.workdays import SEOUL
 from care_tasks.alerts_ingest import run_time
 from care_tasks.common import care_context
@@ -59,7 +59,7 @@ def send_sms(run_at: str | None = None) -> dict[str, Any]:
         return {"run_at": now.isoformat(), "gateway": "no Connection sms_gateway", "sent": 0}
     try:
         with care_context(now.astimezone(SEOUL).date()) as ctx, ctx.factory.begin() as session:
-            result = send_queued(
+            result = send_texts(
                 session,
                 hook,
                 ctx.vault,

@@ -264,3 +264,13 @@ def test_reaching_the_person_after_the_day2_visit_was_booked_cancels_the_visit(
         visit = session.get(Visit, day2.visit_id)
         assert visit is not None and visit.status == "cancelled"
     assert steps(engine, incident_id)["day2_home_visit"].status == "cancelled"
+
+
+def test_an_outcome_recorded_in_seoul_time_is_stored_as_the_same_instant(engine: Engine) -> None:
+    _client, incident_id = silent_client(engine, seoul(WEDNESDAY, 8))
+    escalate(engine, seoul(WEDNESDAY, 8, 10))
+    at = dt.datetime.combine(WEDNESDAY, dt.time(9, 30), tzinfo=SEOUL)
+    with Session(engine) as session, session.begin():
+        record_step_outcome(session, incident_id, "day1_call", "no_answer", "SW-1", at)
+    done = steps(engine, incident_id)["day1_call"].done_at
+    assert done is not None and done.replace(tzinfo=done.tzinfo or dt.UTC) == at

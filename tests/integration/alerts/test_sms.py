@@ -14,7 +14,13 @@ from care_hooks.sms import SmsGatewayHook
 from care_models.alerts.protocol import record_step_outcome, run_escalation
 from care_models.notify import TEXTS, collect_receipts, send_queued
 from care_models.privacy import Vault
-from care_models.schema import Client, EscalationStep, OperationalAlert, OutboundMessage
+from care_models.schema import (
+    Client,
+    EscalationStep,
+    Incident,
+    OperationalAlert,
+    OutboundMessage,
+)
 from care_sim.sms_gateway import SmsFaults, SmsGatewaySimulator
 from tests.integration.alerts.test_protocol import WEDNESDAY, seoul, silent_client
 
@@ -146,3 +152,32 @@ def test_a_critical_alert_texts_the_coordinator_at_once(
         sms.close()
     assert [m.to for m in gateway.sent] == ["01011112222"]
     assert gateway.sent[0].text == TEXTS[("critical_notify", "staff")]
+
+
+def test_the_text_step_is_done_as_soon_as_the_gateway_took_the_texts(
+    engine: Engine, vault: Vault, texted: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from care_models.alerts.protocol import send_texts
+
+    with SmsGatewaySimulator(api_key="k") as gateway:
+        sms = hook(monkeypatch, gateway)
+        with Session(engine) as session, session.begin():
+            result = send_texts(
+                session,
+                sms,
+                vault,
+                seoul(WEDNESDAY, 9, 30),
+                max_attempts=4,
+                backoff=dt.timedelta(minutes=2),
+            )
+            step = session.scalar(
+                select(EscalationStep).where(
+                    EscalationStep.incident_id == texted,
+                    EscalationStep.step == "day1_text_message",
+                )
+            )
+            incident = session.get(Incident, texted)
+            assert result.sent == 2
+            assert step is not None and (step.status, step.outcome) == ("done", "sent")
+            assert incident is not None and incident.current_step != "day1_text_message"
+        sms.close()
