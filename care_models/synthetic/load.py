@@ -48,6 +48,7 @@ from care_models.synthetic.county import (
     VENDORS,
     County,
 )
+from care_models.synthetic.roster import load_conference_roster
 from care_models.tokens import Holder, development_token, issue_development_tokens
 from care_models.workdays import is_business_day
 
@@ -237,6 +238,18 @@ def _load_clients(session: Session, vault: Vault, county: County) -> None:
         session.execute(insert(Client), rows[start : start + 2000])
 
 
+REVIEW_EVERY = dt.timedelta(days=180)
+
+
+def _next_review(opened: dt.date) -> dt.date:
+    """Plans are reviewed every six months: the first review on or after the county's
+    start (``LEAVE_FROM``), so reviews spread over the weeks to come."""
+    review = opened + REVIEW_EVERY
+    while review < LEAVE_FROM:
+        review += REVIEW_EVERY
+    return review
+
+
 def _load_cases_and_plans(session: Session, county: County) -> None:
     """One case and one active care plan per client with an opened case (skipped if present)."""
     client_ids, towns = _ids(session, Client), _ids(session, Town)
@@ -272,7 +285,7 @@ def _load_cases_and_plans(session: Session, county: County) -> None:
             status="active",
             valid_from=c.case_opened_on,
             approved_on=c.case_opened_on,
-            review_due=c.case_opened_on + dt.timedelta(days=180),
+            review_due=_next_review(c.case_opened_on),
         )
         session.add(plan)
         session.flush()
@@ -424,6 +437,7 @@ def load_county(session: Session, vault: Vault, county: County) -> dict[str, int
     session.flush()
     _load_duty_roster(session)
     _staff_phones(session, vault)
+    load_conference_roster(session)
     session.flush()
     return county_counts(session)
 
