@@ -154,6 +154,7 @@ def deliver_callbacks(
             reason=event.reason,
             version=event.version,
             last_updated=event.changed_at,
+            business_status=event.business_status,
         )
         delivered = send(hospital, body)
         dead = _record_attempt(factory, event.id, delivered, rules, now)

@@ -331,14 +331,22 @@ def set_status(
     reason: str | None = None,
     *,
     now: dt.datetime | None = None,
+    business_status: str | None = None,
 ) -> bool:
-    """Move the Task to a new status (a new version); False when nothing changes."""
+    """Move the Task to a new status or business status (a new version); False when
+    nothing changes. The business status ("plan approved") stays until replaced."""
     if status not in vocab.REFERRAL_STATUSES:
         raise ValidationError("status", f"unknown Task status {status!r}")
-    if referral.status == status and referral.status_reason == reason:
+    business = business_status or referral.business_status
+    if (referral.status, referral.status_reason, referral.business_status) == (
+        status,
+        reason,
+        business,
+    ):
         return False
     referral.status = status
     referral.status_reason = reason
+    referral.business_status = business
     referral.task_version += 1
     referral.last_updated = now or utcnow()
     session.add(
@@ -347,6 +355,7 @@ def set_status(
             version=referral.task_version,
             status=status,
             reason=reason,
+            business_status=business,
             changed_at=referral.last_updated,
         )
     )
@@ -365,6 +374,8 @@ def task_resource(
     """The hospital's view of a referral: a FHIR R4 Task (optionally at an older version)."""
     status = status or referral.status
     reason = reason if version is not None else referral.status_reason
+    if version is None:
+        business_status = business_status or referral.business_status
     updated = last_updated or referral.last_updated
     task: dict[str, Any] = {
         "resourceType": "Task",

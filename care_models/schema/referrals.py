@@ -41,6 +41,7 @@ class Referral(Base):
     received_at: Mapped[dt.datetime] = created_at()
     status: Mapped[str] = mapped_column(String(20), default="received")
     status_reason: Mapped[str | None] = mapped_column(Text)
+    business_status: Mapped[str | None] = mapped_column(String(60))  # "plan approved", ...
     task_version: Mapped[int] = mapped_column(default=1)
     last_updated: Mapped[dt.datetime] = created_at()
     admission_date: Mapped[dt.date | None] = mapped_column(Date)
@@ -63,6 +64,7 @@ class ReferralStatusEvent(Base):
     version: Mapped[int]
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
+    business_status: Mapped[str | None] = mapped_column(String(60))
     changed_at: Mapped[dt.datetime] = created_at()
     callback_delivered_at: Mapped[dt.datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
