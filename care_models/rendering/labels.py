@@ -84,3 +84,37 @@ STEP_OUTCOME_LABELS = {
     "reported": "신고 접수됨",
 }
 SEX_LABELS = {"female": "여", "male": "남", "F": "여", "M": "남"}
+NEED_CATEGORY_LABELS = {
+    "health_medical": "보건의료",
+    "care_ltc": "돌봄·요양",
+    "housing": "주거",
+    "daily_living": "일상생활",
+    "safety_other": "안전·기타",
+}
+AGENDA_KIND_LABELS = {
+    "new_plan": "신규 계획",
+    "review": "계획 재검토",
+    "pending": "보류 결정",
+    "high_risk": "고위험",
+    "alert_escalation": "안부 경보",
+    "escalated": "2단계 회부",
+    "carried_over": "이월",
+}
+DECISION_LABELS = {
+    "approve": "계획 승인",
+    "change_plan": "계획 변경",
+    "link_service": "서비스 연계",
+    "refer_tier2": "2단계 회부",
+    "close_case": "사례 종결",
+    "defer": "보류",
+}
+CADENCE_LABELS = {
+    "monthly": "월 1회",
+    "twice_monthly": "월 2회",
+    "weekly": "주 1회",
+    "every_other_month": "격월",
+    "quarterly": "분기",
+    "every_six_months": "6개월",
+    "package": "묶음",
+    "once": "1회",
+}
