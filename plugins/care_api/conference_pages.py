@@ -93,7 +93,12 @@ async def conference_list(request: Request, staff: SignedIn) -> HTMLResponse:
 
 
 def _chair_page(
-    care: CareState, conference_id: int, staff_code: str, error: str | None, status: int
+    care: CareState,
+    conference_id: int,
+    staff_code: str,
+    error: str | None,
+    status: int,
+    root: str = "../",  # from the page's URL back to /staff/
 ) -> HTMLResponse:
     with transaction(care.factory()) as session:
         agenda = build_agenda_document(
@@ -119,7 +124,7 @@ def _chair_page(
         "conference.html",
         status=status,
         title=agenda.title,
-        root="../",
+        root=root,
         page="conferences",
         staff_code=staff_code,
         agenda=agenda,
@@ -206,7 +211,13 @@ async def decide_by_form(
         await run_in_threadpool(_record, care, conference_id, case_id, decided, staff.code, amend)
     except (ValidationError, NotFoundError) as error:
         return await run_in_threadpool(
-            _chair_page, care, conference_id, staff.code, f"사례-{case_id:06d}: {error}", 422
+            _chair_page,
+            care,
+            conference_id,
+            staff.code,
+            f"사례-{case_id:06d}: {error}",
+            422,
+            "../../../../",  # answered at .../conferences/{id}/cases/{case}/decisions
         )
     return RedirectResponse(
         f"../../../{conference_id}#case-{case_id}", status_code=303, headers=security_headers()

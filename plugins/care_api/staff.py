@@ -135,7 +135,18 @@ SignedIn = Annotated[Staff, Depends(signed_in_staff)]
 
 
 def same_origin(request: Request) -> None:
-    """Refuse a form POST whose ``Origin`` is another site's (403)."""
+    """Refuse a form POST from another site (403).
+
+    Browsers say where a request comes from in ``Sec-Fetch-Site``; the pages' own
+    ``Referrer-Policy: no-referrer`` makes them send ``Origin: null``, so ``Origin``
+    decides only for a browser without Fetch Metadata."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        if site in ("same-origin", "none"):
+            return
+        raise ApiError(
+            403, "forbidden", "Sec-Fetch-Site", "a staff form must be sent from this site"
+        )
     origin = request.headers.get("origin")
     if origin is None:  # not a browser, or an old one: the SameSite cookie still holds
         return
