@@ -13,10 +13,12 @@ county will hold. Each run:
    stable invitation UID; a moved conference keeps it, its sequence raised and the
    reason kept; a slot that no longer exists is cancelled). Idempotent.
 
+2. **hold**: the conferences that have started by the run's time are marked held
+   (their decisions' effects are applied by the daily `care_conferences`).
+
 `python -m care_models conferences calendar --from ... --to ...` lists the same
-conferences. Still to come (issue "Care conferences"): agendas frozen two business
-days before, invitations (.ics over mail), printable agendas, decisions and their
-effects on care plans.
+conferences. Agendas, invitations and the effects of decisions are the daily
+`care_conferences` DAG's.
 """
 
 from __future__ import annotations
@@ -55,7 +57,13 @@ def care_conference_tier1() -> None:
 
         return ensure_conference_schedule(run_day().isoformat())
 
-    schedule()
+    @task
+    def hold(_scheduled: dict[str, object]) -> dict[str, object]:
+        from care_tasks.conferences import hold_started_conferences
+
+        return hold_started_conferences()
+
+    hold(schedule())  # type: ignore[arg-type]
 
 
 care_conference_tier1_dag = care_conference_tier1()

@@ -3,7 +3,9 @@
 
 Every Friday at 15:00 (Asia/Seoul) it plans the next week; whenever urgent visits
 are booked (the `care://visits/urgent` Asset: first assessments after discharge,
-day-2 visits of the device-alert protocol) it replans the plans in force:
+day-2 visits of the device-alert protocol) or conference decisions change care
+plans (the `care://care-plans/changed` Asset: plans activated, services linked) it
+replans the plans in force:
 
 1. **demand**: care-plan services and risk-tier cadences become due contacts
    (visits and calls) over each horizon; visits done or booked count against them;
@@ -44,20 +46,20 @@ from airflow.sdk import (
 )
 
 
-def _assets() -> tuple[Asset, Asset]:  # plugins are imported inside functions
-    from care_assets import URGENT_VISITS, VISIT_PLAN
+def _assets() -> tuple[Asset, Asset, Asset]:  # plugins are imported inside functions
+    from care_assets import CARE_PLANS_CHANGED, URGENT_VISITS, VISIT_PLAN
 
-    return URGENT_VISITS, VISIT_PLAN
+    return URGENT_VISITS, CARE_PLANS_CHANGED, VISIT_PLAN
 
 
-URGENT_VISITS, VISIT_PLAN = _assets()
+URGENT_VISITS, CARE_PLANS_CHANGED, VISIT_PLAN = _assets()
 
 
 @dag(
     dag_id="home_visit_planning",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 15 * * 5", timezone="Asia/Seoul"),
-        assets=URGENT_VISITS,
+        assets=URGENT_VISITS | CARE_PLANS_CHANGED,
     ),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,

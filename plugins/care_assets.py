@@ -21,6 +21,9 @@ CASES = Asset("care://cases")
 URGENT_VISITS = Asset("care://visits/urgent")
 """Urgent visits booked by ``referral_intake``; triggers ``home_visit_planning``."""
 
+CARE_PLANS_CHANGED = Asset("care://care-plans/changed")
+"""Conference decisions activated plans or linked services; triggers ``home_visit_planning``."""
+
 VISIT_PLAN = Asset("care://visits/plan")
 """The week's visit plan published by ``home_visit_planning``."""
 

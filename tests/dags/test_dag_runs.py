@@ -163,3 +163,48 @@ def test_care_conference_keeps_eight_weeks_of_conferences_and_a_rerun_adds_none(
     # 7 towns weekly and tier 2 twice a month, over 8 weeks from the run's date
     assert tiers.count(1) >= 7 * 8 and 3 <= tiers.count(2) <= 5
     assert uids == uids_again
+
+
+def test_care_conferences_builds_agendas_invites_once_and_a_rerun_adds_nothing(
+    airflow_home: tuple[Path, str],
+) -> None:
+    """A real run of the daily conference workflow with the SMTP simulator as relay."""
+    import json
+
+    from care_models.schema import AgendaItem, ConferenceParticipant
+    from care_sim.smtp_server import SmtpSimulator
+
+    home, care_url = airflow_home
+    with SmtpSimulator() as relay:
+        connection = {
+            "AIRFLOW_CONN_SMTP_OUTBOUND": json.dumps(
+                {"conn_type": "smtp", "host": "127.0.0.1", "port": relay.port}
+            )
+        }
+        first = _dags_test_with(home, care_url, "care_conferences", connection)
+        sent = len(relay.messages)
+        engine = make_engine(care_url)
+        with Session(engine) as session:
+            items = session.scalar(select(func.count()).select_from(AgendaItem))
+            invited = session.scalar(
+                select(func.count())
+                .select_from(ConferenceParticipant)
+                .where(ConferenceParticipant.invited_sequence.is_not(None))
+            )
+        again = _dags_test_with(home, care_url, "care_conferences", connection)
+        with Session(engine) as session:
+            items_again = session.scalar(select(func.count()).select_from(AgendaItem))
+        engine.dispose()
+        sent_again = len(relay.messages)
+    for result in (first, again):
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert "state=success" in output
+    assert items and items == items_again
+    assert sent and sent == invited and sent_again == sent  # each participant once
+    calendar = [
+        p
+        for p in relay.messages[0].message.iter_attachments()
+        if p.get_content_type() == "text/calendar"
+    ]
+    assert calendar and b"METHOD:REQUEST" in calendar[0].get_payload(decode=True)
