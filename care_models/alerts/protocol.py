@@ -296,8 +296,12 @@ def send_texts(
     return result
 
 
-def _next_step(session: Session, incident: Incident) -> None:
-    due = [s for s in _steps(session, incident.id).values() if s.status == "due"]
+def _next_step(
+    session: Session, incident: Incident, steps: dict[str, EscalationStep] | None = None
+) -> None:
+    """The incident's earliest due step (``steps``: already loaded, saves a query)."""
+    rows = steps if steps is not None else _steps(session, incident.id)
+    due = [s for s in rows.values() if s.status == "due"]
     incident.current_step = min(due, key=lambda s: _aware(s.due_at)).step if due else None
 
 
@@ -339,7 +343,7 @@ def run_escalation(session: Session, now: dt.datetime) -> EscalationResult:
             )
             _text_person(session, incident, text, now)
         _day2(session, incident, steps, now, result)
-        _next_step(session, incident)
+        _next_step(session, incident, steps)
     session.flush()
     return result
 
