@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -130,7 +130,7 @@ def _store(
             )
         ):
             existing[stored.external_id] = stored
-    fresh: dict[str, Alert] = {}
+    fresh: dict[str, dict[str, Any]] = {}  # new alerts, inserted in bulk below
     changed: dict[str, Alert] = {}
     for alert in alerts:
         if alert.mapped.action != "alert":
@@ -139,22 +139,47 @@ def _store(
         digest = _digest(values)
         external_id = alert.mapped.external_id
         row = existing.get(external_id)
-        if row is None:
-            row = Alert(
-                vendor_id=vendor_id,
-                external_id=external_id,
-                revision=1,
-                **{**values, "payload": {**values["payload"], VERSIONS_KEY: [digest]}},
-            )
-            existing[external_id] = fresh[external_id] = row
-            session.add(row)
+        if row is not None:
+            if _apply(session, row, values, digest, now, result):
+                changed[external_id] = row
             continue
-        if _apply(session, row, values, digest, now, result) and external_id not in fresh:
-            changed[external_id] = row
+        pending = fresh.get(external_id)
+        if pending is None:
+            fresh[external_id] = {
+                "vendor_id": vendor_id,
+                "external_id": external_id,
+                "revision": 1,
+                **values,
+                "payload": {**values["payload"], VERSIONS_KEY: [digest]},
+            }
+        else:  # corrected within the batch that inserts it: one row, its latest content
+            _apply_pending(pending, values, digest, result)
     session.flush()
-    result.new_ids = sorted(r.id for r in fresh.values())
+    if fresh:
+        # one multi-row INSERT ... RETURNING instead of an ORM flush per row
+        inserted = session.scalars(
+            insert(Alert).returning(Alert.id, sort_by_parameter_order=True), list(fresh.values())
+        ).all()
+        result.new_ids = sorted(inserted)
     result.changed_ids = sorted(r.id for r in changed.values())
     return result
+
+
+def _apply_pending(
+    pending: dict[str, Any], values: dict[str, Any], digest: str, result: StoreResult
+) -> None:
+    """A later copy of an alert not stored yet: keep the newest version, as _apply does."""
+    versions = list(pending["payload"][VERSIONS_KEY])
+    current = {name: pending[name] for name in COMPARED}
+    current["payload"] = {k: v for k, v in pending["payload"].items() if k != VERSIONS_KEY}
+    if all(current[name] == values[name] for name in COMPARED):
+        result.unchanged += 1
+        return
+    if digest in versions:
+        result.stale += 1
+        return
+    pending.update(values)
+    pending["payload"] = {**values["payload"], VERSIONS_KEY: [*versions, digest][-MAX_VERSIONS:]}
 
 
 def _apply(
@@ -198,21 +223,24 @@ def update_device_health(session: Session, alerts: Sequence[GatedAlert]) -> int:
             by_device.setdefault(alert.device_id, []).append(alert)
     if not by_device:
         return 0
-    changed = 0
-    devices = session.scalars(select(Device).where(Device.id.in_(sorted(by_device))))
-    for device in devices:
-        last = aware(device.last_heartbeat_at) if device.last_heartbeat_at else None
-        before = (last, device.battery_pct)
-        for alert in sorted(by_device[device.id], key=lambda a: a.mapped.occurred_at):
+    updates = []
+    rows = session.execute(
+        select(Device.id, Device.last_heartbeat_at, Device.battery_pct).where(
+            Device.id.in_(sorted(by_device))
+        )
+    ).all()
+    for device_id, seen, battery in rows:
+        last = aware(seen) if seen else None
+        before = (last, battery)
+        for alert in sorted(by_device[device_id], key=lambda a: a.mapped.occurred_at):
             moment = alert.mapped.occurred_at
             if last is not None and moment < last:
                 continue  # late and out of order: an older reading
             last = moment
             if alert.mapped.battery_pct is not None:
-                device.battery_pct = alert.mapped.battery_pct
-        if last is not None and last != before[0]:
-            device.last_heartbeat_at = last
-        if (last, device.battery_pct) != before:
-            changed += 1
-    session.flush()
-    return changed
+                battery = alert.mapped.battery_pct
+        if (last, battery) != before:
+            updates.append({"id": device_id, "last_heartbeat_at": last, "battery_pct": battery})
+    if updates:
+        session.execute(update(Device), updates)  # one executemany by primary key
+    return len(updates)
