@@ -323,6 +323,8 @@ def _alerts(settings: Settings | None, args: argparse.Namespace) -> int:
     from care_models.alerts import protocol
 
     assert settings is not None
+    if args.action == "measures":
+        return _alert_measures(settings, args)
     at = args.at or tokens.utcnow()
     engine = engine_from_settings(settings)
     with transaction(session_factory(engine)) as session:
@@ -340,6 +342,41 @@ def _alerts(settings: Settings | None, args: argparse.Namespace) -> int:
             """-c '{"plan": "current"}'"""
         )
     return 0
+
+
+def _alert_measures(settings: Settings, args: argparse.Namespace) -> int:
+    from care_models.alerts.measures import alert_measures, month
+
+    if args.month is None:
+        raise ValidationError("--month", "is required for measures (e.g. 2026-11)")
+    engine = engine_from_settings(settings)
+    with session_factory(engine)() as session:
+        figures = alert_measures(session, *month(*args.month))
+    if args.json:
+        print(json.dumps(figures.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    start, end = figures.period
+    print(f"device alerts {start}..{end} (end excluded)")
+    for row in figures.alerts:
+        kind, vendor, n = row["kind"], row["vendor_code"], row["alerts"]
+        print(f"  {kind:<18} {vendor:<10} {n:>6} ({row['suppressed']} suppressed)")
+    print(f"  incidents opened {figures.incidents_opened}, closed {figures.incidents_closed}")
+    steps = ", ".join(f"{k} {v}" for k, v in figures.incidents_by_step.items()) or "none"
+    print(f"  reached each step: {steps}")
+    median, reached = figures.median_minutes_to_reach, figures.reached
+    print(f"  median minutes to reach the person: {median} ({reached} reached)")
+    print(f"  emergency calls {figures.emergency_calls}, passed to 119 {figures.passed_to_119}")
+    households = ", ".join(f"{k} {v}" for k, v in figures.households_by_device_type.items())
+    print(f"  households monitored: {households}")
+    return 0
+
+
+def _month(text: str) -> tuple[int, int]:
+    try:
+        day = dt.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a month (YYYY-MM)") from None
+    return day.year, day.month
 
 
 def _conferences(settings: Settings | None, args: argparse.Namespace) -> int:
@@ -438,7 +475,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
     "token": ("issue, rotate or revoke a hospital's or coordinator's token", _token),
     "vendors": ("register or rotate (secret) or revoke a device vendor's push secret", _vendors),
     "incidents": ("open device-alert incidents; record a step's outcome; close one", _incidents),
-    "alerts": ("advance the device-alert protocol as of a time (escalate --at)", _alerts),
+    "alerts": (
+        "advance the device-alert protocol as of a time (escalate --at); a month's measures",
+        _alerts,
+    ),
     "conferences": ("list the care conferences in a range (calendar)", _conferences),
     "devices": ("device health: offline, never reported, low battery (health)", _devices),
 }
@@ -489,8 +529,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--at", type=_instant, help="as of this time (default now)")
             command.add_argument("--json", action="store_true", help="print them as JSON")
         if name == "alerts":
-            command.add_argument("action", choices=("escalate",))
+            command.add_argument("action", choices=("escalate", "measures"))
             command.add_argument("--at", type=_instant, help="e.g. 2026-12-05T09:00+09:00")
+            command.add_argument("--month", type=_month, help="measures: e.g. 2026-11")
             command.add_argument("--json", action="store_true", help="print the result as JSON")
         if name == "vendors":
             command.add_argument("action", choices=("secret", "revoke"))
