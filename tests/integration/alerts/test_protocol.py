@@ -274,3 +274,20 @@ def test_an_outcome_recorded_in_seoul_time_is_stored_as_the_same_instant(engine:
         record_step_outcome(session, incident_id, "day1_call", "no_answer", "SW-1", at)
     done = steps(engine, incident_id)["day1_call"].done_at
     assert done is not None and done.replace(tzinfo=done.tzinfo or dt.UTC) == at
+
+
+def test_a_holiday_day2_visit_goes_to_that_days_duty_worker(engine: Engine) -> None:
+    christmas = dt.date(2026, 12, 25)  # a Friday and a public holiday
+    _client, incident_id = silent_client(engine, seoul(christmas - dt.timedelta(days=1), 20))
+    with Session(engine) as session, session.begin():
+        town_id = session.scalar(select(Town.id))
+        assert town_id is not None
+        duty = staff(session, "DUTY-XMAS", town_id)
+        session.add(DutyRoster(day=christmas, staff_id=duty.id))
+    result = escalate(engine, seoul(christmas, 8, 5))
+    assert result["steps_created"] == {"day1_call": 1, "day2_home_visit": 1}
+    day2 = steps(engine, incident_id)["day2_home_visit"]
+    with Session(engine) as session:
+        assert session.get(Staff, day2.staff_id).code == "DUTY-XMAS"  # type: ignore[union-attr]
+        visit = session.get(Visit, day2.visit_id)
+        assert visit is not None and visit.visit_date == christmas
