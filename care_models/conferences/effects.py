@@ -107,14 +107,17 @@ def _active_plan(session: Session, case: Case, today: dt.date, result: EffectsRe
 
 def _link(session: Session, plan: CarePlan, decision: Decision, today: dt.date) -> PlannedService:
     assert decision.service_type is not None and decision.cadence is not None
+    # one service of a type per plan (and mode): a new linkage of the same type
+    # replaces its provider and cadence, and resumes it if it had ended
     service = session.scalar(
         select(PlannedService).where(
             PlannedService.care_plan_id == plan.id,
             PlannedService.service_type == decision.service_type,
-            PlannedService.provider_id == decision.provider_id,
-            PlannedService.end_date.is_(None),
+            PlannedService.mode == "visit",
         )
     )
+    if service is not None:
+        service.provider_id, service.end_date = decision.provider_id, None
     if service is None:
         service = PlannedService(
             care_plan_id=plan.id,
