@@ -381,9 +381,11 @@ def _month(text: str) -> tuple[int, int]:
 
 def _conferences(settings: Settings | None, args: argparse.Namespace) -> int:
     """Every conference in a range, as the workflow and the timetables compute them."""
-    from care_models.conferences import calendar
+    from care_models.conferences import calendar, commands
 
     assert settings is not None
+    if args.action in ("history", "measures"):
+        return int(getattr(commands, args.action)(settings, args))
     engine = engine_from_settings(settings)
     with session_factory(engine)() as session:
         towns, closures = calendar.town_rules(session), calendar.closure_days(session)
@@ -479,7 +481,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
         "advance the device-alert protocol as of a time (escalate --at); a month's measures",
         _alerts,
     ),
-    "conferences": ("list the care conferences in a range (calendar)", _conferences),
+    "conferences": (
+        "the care conferences in a range (calendar), their measures, a synthetic history",
+        _conferences,
+    ),
     "devices": ("device health: offline, never reported, low battery (health)", _devices),
 }
 
@@ -518,7 +523,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "incidents":
             _incident_arguments(command)
         if name == "conferences":
-            command.add_argument("action", choices=("calendar",))
+            command.add_argument("action", choices=("calendar", "history", "measures"))
             command.add_argument("--from", dest="start", type=_date, required=True)
             command.add_argument("--to", dest="end", type=_date, required=True)
             command.add_argument("--tier", type=int, choices=(1, 2))

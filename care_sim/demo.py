@@ -45,6 +45,7 @@ from care_models.synthetic.county import HOSPITALS, County, build_county
 from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.demo_alerts import DeskWeek, desk_week, print_alert_week, vendor_simulators
+from care_sim.demo_conferences import conference_history, conference_story, mail_relay
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
 
@@ -352,6 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         FhirServerSimulator(pulled) as fhir_server,
         serve_app(create_app()) as api_url,
         vendor_simulators(settings) as fleet,
+        mail_relay() as (relay, mail_connection),
     ):
         fhir_url = fhir_server.base_url
         print(f"==> care API on {api_url}; FHIR server of {PULL_HOSPITAL} on {fhir_url}")
@@ -367,7 +369,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             **os.environ,
             "AIRFLOW_CONN_FHIR_H_CJ_UNI": json.dumps({"conn_type": "http", "host": fhir_url}),
             **fleet.connections,
+            **mail_connection,
         }
+        if any(d.startswith("care_conference") for d in dag_ids):
+            conference_history(settings)
         week = DeskWeek()
         for dag_id in dag_ids:
             print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
@@ -376,6 +381,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 week = desk_week(settings)
                 print("    the town desk answered; the next sync sends the texts, nothing else new")
                 print(f"    state={run_dag(dag_id, env, logs, log='device_alert_sync.next')}")
+        if "care_conferences" in dag_ids:
+            conference_story(settings, api_url, relay)
         if "home_visit_planning" in dag_ids:
             sick_day_replan(settings, env, logs)
         states = task_states(api_url)

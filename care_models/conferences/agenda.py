@@ -253,7 +253,9 @@ def _candidates(session: Session, conference: Conference) -> list[_Candidate]:
         alerting = _alerting_clients(session)
         urgent |= {c.id for c in cases.values() if c.client_id in alerting}
         pool = [*_carried(session, conference), *_due(session, conference, cases)]
-        return [c for c in pool if c.case_id not in urgent]  # tier 2 takes those
+        # open cases of the town only (a carried item's case may have closed since);
+        # tier 2 takes the urgent ones
+        return [c for c in pool if c.case_id in cases and c.case_id not in urgent]
     cases = _open_cases(session, conference)
     high = {cid: case for cid, case in cases.items() if case.high_risk}
     alerting = _alerting_clients(session)

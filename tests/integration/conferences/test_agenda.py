@@ -211,3 +211,18 @@ def test_quorum_names_the_disciplines_nobody_covers(county: Engine) -> None:
         assert {"integrated_care", "housing", "health_medical"} <= set(before)
         seat_participants(session, meeting.id)
         assert missing_disciplines(session, meeting.id) == []
+
+
+def test_a_case_closed_since_is_not_carried_over(county: Engine) -> None:
+    with Session(county) as session, session.begin():
+        first, second = conference(session, 1, "JC-01", 0), conference(session, 1, "JC-01", 1)
+        build_agenda(session, first.id, first.scheduled_on)
+        skipped = items(session, first.id)[0]
+        skipped.status = "not_discussed"
+        first.status = "held"
+        case = session.get(Case, skipped.case_id)
+        assert case is not None
+        case.status = "closed"
+        result = build_agenda(session, second.id, freeze_day(session, second))
+        assert result.frozen
+        assert skipped.case_id not in {i.case_id for i in items(session, second.id)}
