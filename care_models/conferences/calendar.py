@@ -153,7 +153,15 @@ def town_rules(session: Session) -> list[TownRule]:
     """Each town's tier-1 weekday and time (the default where the town has none)."""
     rules = []
     for row in session.scalars(select(Town).order_by(Town.code)):
-        weekday = row.conference_weekday if row.conference_weekday is not None else None
+        weekday = row.conference_weekday
+        if weekday is None and row.conference_time is not None:
+            raise ValidationError(
+                f"town {row.code}", "conference_weekday: a town with its own time needs its weekday"
+            )
+        if weekday is not None and not 0 <= weekday <= 4:
+            raise ValidationError(
+                f"town {row.code}", "conference_weekday: must be Monday to Friday (0-4)"
+            )
         rules.append(
             TownRule(
                 row.code,

@@ -15,6 +15,12 @@ held on or before ``today``, and:
   when that agenda is already frozen; otherwise its next build lists it);
 - ``defer``: nothing (the need stays open and comes back).
 
+Before anything is applied, a gate checks the decisions waiting
+(:func:`effect_problems`): a linkage complete with provider, service and cadence,
+each decision with its reason and recorder, and no case both closed and given a
+service or a tier-2 referral; a problem stops the step with the records named and
+nothing applied.
+
 Then each referral of an affected case tells its hospital (a new Task version, sent
 by ``hospital_callbacks``): ``in-progress`` with businessStatus "plan approved" once
 a plan is approved or a service linked, "services started" once a visit of a linked
@@ -31,6 +37,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from care_models.conferences.agenda import add_late_item
+from care_models.errors import ValidationError
 from care_models.referrals.store import set_status
 from care_models.schema import (
     AgendaItem,
@@ -216,6 +223,26 @@ def _move_task(session: Session, case: Case, now: dt.datetime, result: EffectsRe
         result.tasks[moved] = result.tasks.get(moved, 0) + 1
 
 
+def effect_problems(rows: list[tuple[Decision, int]]) -> list[str]:
+    """The gate before effects: each decision complete, a case's decisions consistent."""
+    problems = []
+    by_case: dict[int, set[str]] = {}
+    for decision, case_id in rows:
+        by_case.setdefault(case_id, set()).add(decision.decision)
+        if decision.decision == "link_service" and not (
+            decision.provider_id and decision.service_type and decision.cadence
+        ):
+            problems.append(
+                f"decision {decision.id}: a linkage needs its provider, service and cadence"
+            )
+        if not decision.reason or not decision.recorded_by:
+            problems.append(f"decision {decision.id}: needs its reason and who recorded it")
+    for case_id, kinds in sorted(by_case.items()):
+        if "close_case" in kinds and kinds & {"link_service", "refer_tier2"}:
+            problems.append(f"case {case_id}: closed and given a service or a referral at once")
+    return problems
+
+
 def apply_effects(session: Session, today: dt.date, now: dt.datetime) -> EffectsResult:
     """Apply every recorded decision of conferences held by ``today``, once (see module)."""
     result = EffectsResult()
@@ -230,6 +257,9 @@ def apply_effects(session: Session, today: dt.date, now: dt.datetime) -> Effects
         )
         .order_by(Conference.scheduled_on, Decision.id)
     ).all()
+    problems = effect_problems([(d, case_id) for d, case_id, _ in rows])
+    if problems:  # the gate before effects: nothing is applied half-way
+        raise ValidationError("decisions", "; ".join(problems))
     touched: set[int] = set()
     for decision, case_id, held_on in rows:
         case = session.get(Case, case_id)

@@ -207,6 +207,14 @@ def _hold(
         if not decisions:
             item.status = "discussed"
             continue
+        if {d.decision for d in decisions} & {"link_service", "refer_tier2"}:
+            # a case given a service or a referral is not closed at the same time
+            decisions = [
+                DecisionInput(d.need_id, "approve", REASONS["approve"])
+                if d.decision == "close_case"
+                else d
+                for d in decisions
+            ]
         written = record_decisions(
             session, conference.id, item.case_id, decisions, staff_code=chair, now=now
         )

@@ -69,3 +69,42 @@ def test_filters_and_refusals(
         dt.date.fromisoformat(c["moved_from"] or c["date"]).weekday()
         for c in json.loads(capsys.readouterr().out)
     } == {0}
+
+
+@pytest.mark.parametrize(
+    ("weekday", "time", "rule"),
+    [
+        (None, dt.time(15), "conference_weekday: a town with its own time needs its weekday"),
+        (6, None, "conference_weekday: must be Monday to Friday"),
+    ],
+)
+def test_a_town_with_a_broken_conference_rule_is_named(
+    engine: Engine,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    weekday: int | None,
+    time: dt.time | None,
+    rule: str,
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from care_models.cli import main
+    from care_models.schema import Town
+
+    with Session(engine) as session, session.begin():
+        session.add(
+            Town(
+                code="JC-09",
+                name="시험면",
+                kind="myeon",
+                latitude=36.8,
+                longitude=127.4,
+                conference_weekday=weekday,
+                conference_time=time,
+            )
+        )
+    monkeypatch.setenv("CARE_DATABASE_URL", database_url)
+    assert main(["conferences", "calendar", "--from", "2026-12-01", "--to", "2026-12-31"]) == 2
+    error = capsys.readouterr().err
+    assert "town JC-09" in error and rule in error

@@ -319,3 +319,40 @@ def test_a_tier2_referral_is_on_the_next_tier2_agenda(listed: tuple[Engine, List
             ).all()
         )
         assert kinds[case.case_id] == "escalated"
+
+
+def test_inconsistent_decisions_stop_the_effects_and_nothing_is_applied(
+    listed: tuple[Engine, Listed],
+) -> None:
+    engine, case = listed
+    with Session(engine) as session, session.begin():
+        record_decisions(
+            session,
+            case.conference_id,
+            case.case_id,
+            [
+                DecisionInput(case.needs["care_ltc"], "close_case", "요양원 입소"),
+                DecisionInput(
+                    case.needs["health_medical"],
+                    "link_service",
+                    "간호",
+                    provider_code="P-NURSING",
+                    service_type="home_nursing",
+                    cadence="weekly",
+                ),
+            ],
+            staff_code="S0001",
+            now=NOW,
+        )
+        with pytest.raises(
+            ValidationError, match=f"case {case.case_id}: closed and given a service"
+        ):
+            apply_effects(session, case.held_on, NOW)
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Decision).where(Decision.applied_at.is_not(None))
+            )
+            == 0
+        )
+        closed = session.get(Case, case.case_id)
+        assert closed is not None and closed.status == "open"

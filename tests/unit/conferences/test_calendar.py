@@ -81,3 +81,10 @@ def test_bad_ranges_are_refused_naming_the_field(
     with pytest.raises(ValidationError) as refused:
         conference_slots(start, end, TOWNS, tier=tier)
     assert refused.value.field == field
+
+
+def test_a_tier2_conference_on_buddhas_birthday_moves_to_the_next_business_day() -> None:
+    # 2027-05-13, the 2nd Thursday of May, is Buddha's Birthday
+    (slot,) = conference_slots(dt.date(2027, 5, 10), dt.date(2027, 5, 16), [], tier=2)
+    assert (slot.rule_date, slot.date) == (dt.date(2027, 5, 13), dt.date(2027, 5, 14))
+    assert slot.move_reason is not None and "부처" in slot.move_reason
