@@ -57,7 +57,7 @@ CHOICES = (
 NOT_REACHED = 0.04
 ATTENDANCE = 0.9
 SERVICE_WEEKS = 12
-NEW_CASES_PER_WEEK = 2
+NEW_CASES_PER_WEEK = 2  # per 450 clients: the history scales with the county
 REVIEW_EVERY = dt.timedelta(days=180)
 SERVICE_FOR = {  # need category -> the service a linkage gives
     "health_medical": ("home_nursing", "weekly"),
@@ -132,7 +132,9 @@ def _new_cases(session: Session, rng: random.Random, day: dt.date, history: Hist
         .where(Client.id.not_in(with_case), Client.risk_tier != "closed")
         .order_by(Client.id)
     ).all()
-    for client_id in rng.sample(list(candidates), k=min(NEW_CASES_PER_WEEK, len(candidates))):
+    clients = session.scalar(select(func.count()).select_from(Client)) or 0
+    wanted = max(1, round(NEW_CASES_PER_WEEK * clients / 450))
+    for client_id in rng.sample(list(candidates), k=min(wanted, len(candidates))):
         client = session.get(Client, client_id)
         assert client is not None
         case = Case(

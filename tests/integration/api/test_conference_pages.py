@@ -61,6 +61,22 @@ def test_the_chair_copy_names_people_and_each_read_is_audited_the_external_pdf_d
     )
     external = pdf_text(api.get(f"/staff/conferences/{listed.conference_id}/agenda.pdf").content)
     assert f"사례-{listed.case_id:06d}" in external and name not in external
+    with Session(county_engine) as session, session.begin():
+        client = session.get(Client, listed.client_id)
+        assert client is not None
+        personal = reveal(
+            session,
+            vault,
+            client,
+            ("rrn", "phone", "address", "birth_date"),
+            actor="test",
+            purpose="test",
+        )
+        codes = session.scalar(select(Client.code).where(Client.id == listed.client_id))
+    for value in [*personal.values(), codes]:
+        assert (
+            not value or value not in external
+        )  # no resident number, phone, address, birth date, code
     chair = pdf_text(
         api.get(f"/staff/conferences/{listed.conference_id}/agenda.pdf?copy=chair").content
     )
