@@ -63,6 +63,7 @@ def _aware(stamp: Any) -> dt.datetime:
 
 
 def month(year: int, number: int) -> tuple[dt.date, dt.date]:
+    """The Asia/Seoul dates ``[first of the month, first of the next)``."""
     start = dt.date(year, number, 1)
     end = dt.date(year + (number == 12), number % 12 + 1, 1)
     return start, end
@@ -101,4 +102,9 @@ def alert_measures(session: Session, start: dt.date, end: dt.date) -> AlertMeasu
     return result
 
 
-__all__ = ["AlertMeasures", "alert_measures", "month"]
+def monthly_measures(session: Session, year: int, number: int) -> AlertMeasures:
+    """Every measure for one Asia/Seoul calendar month (``number`` 1 to 12)."""
+    return alert_measures(session, *month(year, number))
+
+
+__all__ = ["AlertMeasures", "alert_measures", "month", "monthly_measures"]
