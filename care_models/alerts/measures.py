@@ -30,7 +30,7 @@ def _query(name: str) -> TextClause:
     """The query with its instants typed, so SQLite compares them as it stores them."""
     clause = load_query(name)
     typed = [
-        bindparam(n, type_=DateTime(timezone=True)) for n in INSTANTS if n in clause._bindparams
+        bindparam(n, type_=DateTime(timezone=True)) for n in INSTANTS if f":{n}" in clause.text
     ]
     return clause.bindparams(*typed) if typed else clause
 
