@@ -13,6 +13,7 @@ the period is half-open, ``[start, end)``, in UTC instants, from Asia/Seoul date
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,7 +31,9 @@ def _query(name: str) -> TextClause:
     """The query with its instants typed, so SQLite compares them as it stores them."""
     clause = load_query(name)
     typed = [
-        bindparam(n, type_=DateTime(timezone=True)) for n in INSTANTS if f":{n}" in clause.text
+        bindparam(n, type_=DateTime(timezone=True))
+        for n in INSTANTS
+        if re.search(rf":{n}\b", clause.text)
     ]
     return clause.bindparams(*typed) if typed else clause
 
