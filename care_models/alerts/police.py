@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from care_models.errors import NotFoundError, ValidationError
 from care_models.privacy import Vault, reveal
+from care_models.rendering.atomic import write_file
 from care_models.rendering.fonts import KoreanFont
 from care_models.rendering.html import TEMPLATES_ROOT, environment
 from care_models.rendering.labels import (
@@ -260,16 +260,7 @@ def render_police_report_pdf(report: PoliceReport, font: KoreanFont | None = Non
 def write_police_report(report: PoliceReport, out_dir: Path) -> tuple[Path, Path]:
     """Write the report's HTML and PDF under ``out_dir/police/`` (each replaced whole)."""
     folder = out_dir / "police"
-    folder.mkdir(parents=True, exist_ok=True)
     stem = f"police-report-{report.incident_id}"
-    written = []
-    for suffix, content in (
-        (".html", render_police_report_html(report).encode("utf-8")),
-        (".pdf", render_police_report_pdf(report)),
-    ):
-        target = folder / f"{stem}{suffix}"
-        staging = target.with_suffix(suffix + ".part")
-        staging.write_bytes(content)
-        os.replace(staging, target)  # a reader never sees half a report
-        written.append(target)
-    return written[0], written[1]
+    html = write_file(folder / f"{stem}.html", render_police_report_html(report).encode("utf-8"))
+    pdf = write_file(folder / f"{stem}.pdf", render_police_report_pdf(report))
+    return html, pdf

@@ -11,7 +11,6 @@ that start now as held.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from care_models.conferences.documents import (
     render_agenda_pdf,
 )
 from care_models.conferences.invitations import Mailer, seat_participants, send_invitations
+from care_models.rendering.atomic import write_file
 from care_models.schema import Conference
 
 LOOKAHEAD = dt.timedelta(days=14)  # drafts visible to the team this far ahead
@@ -57,15 +57,6 @@ def agenda_folder(out_dir: Path, conference: Conference) -> Path:
     )
 
 
-def _write(folder: Path, name: str, content: bytes) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    staging = folder / f".{name}.part"
-    staging.write_bytes(content)
-    os.replace(staging, target)  # a reader never sees half a file
-    return target
-
-
 def prepare_agendas(session: Session, today: dt.date, out_dir: Path) -> AgendaRun:
     """Seat, build and (on their day) freeze the agendas of the next two weeks."""
     run = AgendaRun()
@@ -90,9 +81,9 @@ def prepare_agendas(session: Session, today: dt.date, out_dir: Path) -> AgendaRu
             agenda = build_agenda_document(session, conference.id)
             folder = agenda_folder(out_dir, conference)
             run.files.append(
-                str(_write(folder, "agenda.html", render_agenda_html(agenda).encode("utf-8")))
+                str(write_file(folder / "agenda.html", render_agenda_html(agenda).encode("utf-8")))
             )
-            run.files.append(str(_write(folder, "agenda.pdf", render_agenda_pdf(agenda))))
+            run.files.append(str(write_file(folder / "agenda.pdf", render_agenda_pdf(agenda))))
         if result.missing_disciplines and (conference.id in due or result.frozen):
             run.short_of[conference.id] = result.missing_disciplines
             operations.raise_alert(

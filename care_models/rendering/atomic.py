@@ -42,3 +42,12 @@ def move_into_place(staging: Path, target: Path) -> None:
         raise
     finally:
         shutil.rmtree(retired, ignore_errors=True)
+
+
+def write_file(target: Path, content: bytes) -> Path:
+    """Write one file whole: a reader sees the old file or the new one, never half."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.part")
+    staging.write_bytes(content)
+    os.replace(staging, target)
+    return target

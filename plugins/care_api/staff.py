@@ -43,7 +43,7 @@ from care_api.app import (
     refuse_blocked_address,
     state_of,
 )
-from care_api.web import TEMPLATES_DIR
+from care_api.web import TEMPLATES_DIR, _security_headers
 from care_models.fhir.bundle import Issue
 from care_models.schema import Staff
 from care_models.tokens import staff_for_token
@@ -81,15 +81,7 @@ def environment() -> Environment:
 
 
 def security_headers(nonce: str | None = None) -> dict[str, str]:
-    headers = {
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-    }
-    if nonce is not None:
-        headers["Content-Security-Policy"] = STAFF_CSP.format(nonce=nonce)
-    return headers
+    return _security_headers(nonce, STAFF_CSP)
 
 
 def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:

@@ -112,7 +112,8 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _security_headers(nonce: str | None = None) -> dict[str, str]:
+def _security_headers(nonce: str | None = None, policy: str = CSP) -> dict[str, str]:
+    """The pages' headers; with a nonce, ``policy`` (formatted with it) as their CSP."""
     headers = {
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
@@ -120,7 +121,7 @@ def _security_headers(nonce: str | None = None) -> dict[str, str]:
         "X-Frame-Options": "DENY",
     }
     if nonce is not None:
-        headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+        headers["Content-Security-Policy"] = policy.format(nonce=nonce)
     return headers
 
 
