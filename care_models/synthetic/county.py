@@ -13,6 +13,7 @@ valid check digit but belong to no one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import random
@@ -490,6 +491,22 @@ def _client(
     return client
 
 
+def _unique_rrns(people: list[ClientSpec], seed: int) -> None:
+    """Redraw a resident number already given (five random digits per birth date and
+    sex repeat in a county of 100,000), with its own random stream: a county without a
+    repeat, like the default one, stays as it was."""
+    rng = random.Random(seed ^ 0x5EC)
+    seen: set[str] = set()
+    for client in people:
+        rrn = client.person.rrn
+        while rrn is not None and rrn in seen:
+            rrn = _rrn(rng, client.person.birth_date, client.sex)
+        if rrn != client.person.rrn:
+            client.person = dataclasses.replace(client.person, rrn=rrn)
+        if rrn is not None:
+            seen.add(rrn)
+
+
 def _fit_fleet(people: list[ClientSpec], seed: int, counter: Counter[str]) -> None:
     """Add the programmes' devices (:data:`FLEET_PROGRAMMES`), one per vendor a client."""
     rng = random.Random(seed ^ FLEET_SEED)
@@ -514,5 +531,6 @@ def build_county(clients: int = 450, seed: int = 20260301) -> County:
         staff_by_town.setdefault(member.town_code, []).append(member)
     counter: Counter[str] = Counter()
     people = [_client(rng, n, staff_by_town, counter) for n in range(1, clients + 1)]
+    _unique_rrns(people, seed)
     _fit_fleet(people, seed, counter)
     return County(seed=seed, towns=TOWNS, staff=staff, clients=people)

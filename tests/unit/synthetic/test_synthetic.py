@@ -72,3 +72,10 @@ def test_scale_parameter_grows_clients_and_staff_together() -> None:
     assert len(county.staff) == 12 * 5
     assert len({s.code for s in county.staff}) == len(county.staff)
     assert len({c.code for c in county.clients}) == 2000
+
+
+def test_a_large_county_gives_each_person_their_own_resident_number() -> None:
+    from care_models.synthetic.county import build_county as build
+
+    numbers = [c.person.rrn for c in build(100_000).clients if c.person.rrn]
+    assert len(numbers) == len(set(numbers)) == 100_000
