@@ -139,36 +139,95 @@ def _open_or_join(session: Session, alert: Alert) -> tuple[Incident, bool]:
         return incident, False
 
 
+@dataclass
+class _Context:
+    """What the merge reads about a batch's clients and devices, loaded once."""
+
+    absences: dict[int, list[tuple[dt.datetime, dt.datetime, str]]]
+    maintenance: dict[int, dt.datetime]
+    open_incidents: dict[int, Incident]
+
+    @classmethod
+    def load(cls, session: Session, alerts: list[Alert]) -> _Context:
+        clients = sorted({a.client_id for a in alerts})
+        devices = sorted({a.device_id for a in alerts if a.device_id is not None})
+        absences: dict[int, list[tuple[dt.datetime, dt.datetime, str]]] = {}
+        maintenance: dict[int, dt.datetime] = {}
+        incidents: dict[int, Incident] = {}
+        for start in range(0, max(len(clients), len(devices)), 500):
+            chunk, device_chunk = clients[start : start + 500], devices[start : start + 500]
+            for row in session.scalars(
+                select(ClientAbsence).where(ClientAbsence.client_id.in_(chunk))
+            ):
+                absences.setdefault(row.client_id, []).append(
+                    (_aware(row.starts_at), _aware(row.until), row.reason)
+                )
+            for device_id, until in session.execute(
+                select(Device.id, Device.maintenance_until).where(
+                    Device.id.in_(device_chunk), Device.maintenance_until.is_not(None)
+                )
+            ):
+                if until is not None:
+                    maintenance[device_id] = _aware(until)
+            for incident in session.scalars(
+                select(Incident).where(Incident.client_id.in_(chunk), Incident.status == "open")
+            ):
+                incidents[incident.client_id] = incident
+        return cls(absences, maintenance, incidents)
+
+    def suppression(self, alert: Alert) -> str | None:
+        occurred = _aware(alert.occurred_at)
+        for starts, until, reason in self.absences.get(alert.client_id, ()):
+            if starts <= occurred < until:
+                return f"client_{reason}"
+        serviced = self.maintenance.get(alert.device_id) if alert.device_id is not None else None
+        if serviced is not None and serviced > occurred:
+            return "device_maintenance"
+        return None
+
+
 def merge_alerts(
     session: Session, alert_ids: Iterable[int] | None = None, now: dt.datetime | None = None
 ) -> MergeResult:
     """Merge the given (or every unmerged) alert into its client's open incident.
 
     ``now`` is the run's time; alerts that occurred after it are left for a later run
-    (a re-run of an earlier sync must not act on what it could not have seen).
+    (a re-run of an earlier sync must not act on what it could not have seen). The
+    batch's absences, maintenance windows and open incidents are read once.
     """
     result = MergeResult()
-    for alert in unmerged_alerts(session, alert_ids):
-        if now is not None and _aware(alert.occurred_at) > _aware(now):
-            continue
-        if alert.kind in DEVICE_HEALTH_KINDS:
-            alert.status = "resolved"  # read: it feeds device health, not the protocol
-            result.device_health += 1
-            continue
-        reason = suppression_reason(session, alert)
-        if reason is not None:
-            alert.suppressed, alert.suppression_reason = True, reason
-            alert.status = "resolved"
-            result.suppressed += 1
-            continue
-        incident, opened = _open_or_join(session, alert)
-        alert.incident_id = incident.id
-        alert.status = "merged"
-        if alert.kind in vocab.CRITICAL_ALERT_KINDS:
-            incident.critical = True
-            result.critical.append(incident.id)
-        (result.opened if opened else result.joined).append(incident.id)
-        result.merged += 1
+    alerts = [
+        a
+        for a in unmerged_alerts(session, alert_ids)
+        if now is None or _aware(a.occurred_at) <= _aware(now)
+    ]
+    if not alerts:
+        return result
+    context = _Context.load(session, alerts)
+    with session.no_autoflush:
+        for alert in alerts:
+            if alert.kind in DEVICE_HEALTH_KINDS:
+                alert.status = "resolved"  # read: it feeds device health, not the protocol
+                result.device_health += 1
+                continue
+            reason = context.suppression(alert)
+            if reason is not None:
+                alert.suppressed, alert.suppression_reason = True, reason
+                alert.status = "resolved"
+                result.suppressed += 1
+                continue
+            incident = context.open_incidents.get(alert.client_id)
+            opened = incident is None
+            if incident is None:
+                incident, opened = _open_or_join(session, alert)
+                context.open_incidents[alert.client_id] = incident
+            alert.incident_id = incident.id
+            alert.status = "merged"
+            if alert.kind in vocab.CRITICAL_ALERT_KINDS:
+                incident.critical = True
+                result.critical.append(incident.id)
+            (result.opened if opened else result.joined).append(incident.id)
+            result.merged += 1
     session.flush()
     return result
 
