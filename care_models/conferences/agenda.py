@@ -42,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -179,13 +180,16 @@ def _carried(session: Session, conference: Conference) -> list[_Candidate]:
     return result
 
 
-def _deferred(session: Session) -> set[int]:
-    """Cases with a need whose latest decision is ``defer``."""
-    rows = session.execute(
-        select(AgendaItem.case_id, Decision.need_id, Decision.decision, Decision.id)
-        .join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
-        .order_by(Decision.id)
-    ).all()
+def _deferred(session: Session, case_ids: list[int]) -> set[int]:
+    """Those of ``case_ids`` with a need whose latest decision is ``defer``."""
+    rows: list[Any] = []
+    for start in range(0, len(case_ids), 500):
+        rows += session.execute(
+            select(AgendaItem.case_id, Decision.need_id, Decision.decision, Decision.id)
+            .join(AgendaItem, AgendaItem.id == Decision.agenda_item_id)
+            .where(AgendaItem.case_id.in_(case_ids[start : start + 500]))
+        ).all()
+    rows.sort(key=lambda row: row[3])  # oldest first: the last one read is the latest
     latest: dict[tuple[int, int | None], str] = {}
     for case_id, need_id, decision, _id in rows:
         latest[(case_id, need_id)] = decision
@@ -233,7 +237,7 @@ def _due(session: Session, conference: Conference, cases: dict[int, Case]) -> li
         assert row.case_id is not None
         plans[row.case_id] = row
     with_needs = set(session.scalars(select(Need.case_id).where(Need.case_id.in_(cases))))
-    deferred = _deferred(session)
+    deferred = _deferred(session, sorted(cases))
     found = []
     for case_id in sorted(cases):
         plan = plans.get(case_id)

@@ -180,16 +180,11 @@ def _hold(
         if rng.random() < NOT_REACHED:
             item.status = "not_discussed"
             continue
-        needs = (
-            session.execute(
-                select(Need.id, Need.category).where(
-                    Need.case_id == item.case_id, Need.status == "identified"
-                )
-            ).all()
-            or session.execute(
-                select(Need.id, Need.category).where(Need.case_id == item.case_id)
-            ).all()
-        )
+        # a discussed case gets a decision for each of its needs (a review confirms or
+        # changes what was decided before): the measure counts every need discussed
+        needs = session.execute(
+            select(Need.id, Need.category).where(Need.case_id == item.case_id).order_by(Need.id)
+        ).all()
         decisions = []
         for need_id, category in needs:
             decision = _draw(rng, conference.tier)
