@@ -429,6 +429,13 @@ def _devices(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _pledges(settings: Settings | None, args: argparse.Namespace) -> int:
+    from care_models.pledges.store import load_command
+
+    assert settings is not None
+    return load_command(settings, args)
+
+
 def _instant(text: str) -> dt.datetime:
     try:
         stamp = dt.datetime.fromisoformat(text)
@@ -486,6 +493,7 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
         _conferences,
     ),
     "devices": ("device health: offline, never reported, low battery (health)", _devices),
+    "pledges": ("load pledge cards (versions kept; the cards' arithmetic warned)", _pledges),
 }
 
 
@@ -529,6 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--tier", type=int, choices=(1, 2))
             command.add_argument("--town", help="a town code: its tier-1 conferences only")
             command.add_argument("--json", action="store_true", help="print them as JSON")
+        if name == "pledges":
+            command.add_argument("action", choices=("load",))
+            command.add_argument("files", nargs="+", help="pledge card files (JSON)")
+            command.add_argument("--json", action="store_true", help="print the result as JSON")
         if name == "devices":
             command.add_argument("action", choices=("health",))
             command.add_argument("--at", type=_instant, help="as of this time (default now)")

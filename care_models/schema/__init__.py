@@ -50,6 +50,7 @@ from care_models.schema.pledges import (
     Budget,
     IndicatorActual,
     IndicatorTarget,
+    PledgeCardVersion,
     PledgeIndicator,
     PledgeProgram,
 )
@@ -87,6 +88,7 @@ __all__ = [
     "Organisation",
     "OutboundMessage",
     "PlannedService",
+    "PledgeCardVersion",
     "PledgeIndicator",
     "PledgeProgram",
     "QuarantinedRow",

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,6 +34,23 @@ class PledgeProgram(Base):
     department: Mapped[str | None] = mapped_column(String(100))
     start_year: Mapped[int]
     end_year: Mapped[int]
+    status: Mapped[str | None] = mapped_column(String(30))  # 완료, 정상추진, ... as the card says
+    stated_progress: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))  # the department's %
+
+
+class PledgeCardVersion(Base):
+    """Each loaded version of a card, whole: a changed card is a new version."""
+
+    __tablename__ = "pledge_card_versions"
+    __table_args__ = (UniqueConstraint("program_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("pledge_programs.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    loaded_by: Mapped[str] = mapped_column(String(80))
+    loaded_at: Mapped[dt.datetime]
 
 
 class PledgeIndicator(Base):
@@ -48,6 +68,8 @@ class PledgeIndicator(Base):
     data_source: Mapped[str | None] = mapped_column(String(200))
     collection_method: Mapped[str | None] = mapped_column(String(200))
     query_name: Mapped[str | None] = mapped_column(String(100))
+    aggregation: Mapped[str] = mapped_column(String(10), default="sum", server_default="sum")
+    reported: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class IndicatorTarget(Base):
