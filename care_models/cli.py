@@ -430,10 +430,10 @@ def _devices(settings: Settings | None, args: argparse.Namespace) -> int:
 
 
 def _pledges(settings: Settings | None, args: argparse.Namespace) -> int:
-    from care_models.pledges.store import load_command
+    from care_models.pledges.commands import run
 
     assert settings is not None
-    return load_command(settings, args)
+    return run(settings, args)
 
 
 def _instant(text: str) -> dt.datetime:
@@ -455,6 +455,22 @@ def _incident_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--reason", help="why it is closed, e.g. person_reached (close)")
     command.add_argument("--staff", help="who recorded it or prints the report: the staff code")
     command.add_argument("--json", action="store_true", help="list as JSON")
+
+
+def _pledge_arguments(command: argparse.ArgumentParser) -> None:
+    actions = ("load", "compute", "report", "actual", "executed")
+    command.add_argument("action", choices=actions)
+    command.add_argument("files", nargs="*", help="load: pledge card files (JSON)")
+    command.add_argument("--year", type=int, help="compute, report: the year")
+    command.add_argument("--program", help="a program code, e.g. JC-CARE-2026")
+    command.add_argument("--indicator", help="actual: the indicator code")
+    command.add_argument("--period", help="actual, executed: e.g. 2026 or 2026H1")
+    command.add_argument("--value", help="actual: the reported value")
+    command.add_argument("--by", help="actual: who enters it")
+    command.add_argument("--evidence", help="actual: the document it rests on")
+    command.add_argument("--source", help="executed: national, provincial, local or other")
+    command.add_argument("--amount", help="executed: million won")
+    command.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _user() -> str:
@@ -493,7 +509,10 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
         _conferences,
     ),
     "devices": ("device health: offline, never reported, low battery (health)", _devices),
-    "pledges": ("load pledge cards (versions kept; the cards' arithmetic warned)", _pledges),
+    "pledges": (
+        "pledge cards: load, compute actuals, report, enter actuals and execution",
+        _pledges,
+    ),
 }
 
 
@@ -538,9 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--town", help="a town code: its tier-1 conferences only")
             command.add_argument("--json", action="store_true", help="print them as JSON")
         if name == "pledges":
-            command.add_argument("action", choices=("load",))
-            command.add_argument("files", nargs="+", help="pledge card files (JSON)")
-            command.add_argument("--json", action="store_true", help="print the result as JSON")
+            _pledge_arguments(command)
         if name == "devices":
             command.add_argument("action", choices=("health",))
             command.add_argument("--at", type=_instant, help="as of this time (default now)")

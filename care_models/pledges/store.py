@@ -18,7 +18,6 @@ error: the card is kept as printed.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import json
@@ -30,7 +29,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from care_models.config import Settings
 from care_models.pledges.cards import PledgeCard, arithmetic_warnings, load_card
 from care_models.schema import (
     Budget,
@@ -206,24 +204,3 @@ def card_versions(session: Session, program_code: str) -> int:
 
 
 __all__ = ["CardLoad", "card_versions", "load_cards"]
-
-
-def load_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``python -m care_models pledges load FILE... [--json]``."""
-    from care_models.db import engine_from_settings, session_factory, transaction
-    from care_models.tokens import utcnow
-
-    engine = engine_from_settings(settings)
-    with transaction(session_factory(engine)) as session:
-        loaded = load_cards(session, args.files, actor="cli", now=utcnow())
-    if args.json:
-        print(json.dumps([item.as_dict() for item in loaded], ensure_ascii=False, indent=2))
-        return 0
-    for item in loaded:
-        state = "new version" if item.changed else "unchanged"
-        print(
-            f"{item.program_code}: version {item.version} ({state}), {len(item.warnings)} warnings"
-        )
-        for warning in item.warnings:
-            print(f"  warning: {warning}")
-    return 0

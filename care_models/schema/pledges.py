@@ -99,6 +99,9 @@ class IndicatorActual(Base):
     actual: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     source: Mapped[str] = mapped_column(String(20), default="computed")
     computed_at: Mapped[dt.datetime] = created_at()
+    entered_by: Mapped[str | None] = mapped_column(String(80))  # reported: who entered it
+    evidence: Mapped[str | None] = mapped_column(Text)  # reported: the document it rests on
+    review_flag: Mapped[str | None] = mapped_column(Text)  # the gate's "check this", not a block
 
 
 class Budget(Base):

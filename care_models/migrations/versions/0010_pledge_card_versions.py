@@ -48,6 +48,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("stated_progress", sa.Numeric(precision=6, scale=2), nullable=True)
         )
+    with op.batch_alter_table("indicator_actuals", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("entered_by", sa.String(length=80), nullable=True))
+        batch_op.add_column(sa.Column("evidence", sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column("review_flag", sa.Text(), nullable=True))
     with op.batch_alter_table("pledge_indicators", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("aggregation", sa.String(length=10), nullable=False, server_default="sum")
@@ -58,6 +62,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("indicator_actuals", schema=None) as batch_op:
+        batch_op.drop_column("review_flag")
+        batch_op.drop_column("evidence")
+        batch_op.drop_column("entered_by")
     with op.batch_alter_table("pledge_indicators", schema=None) as batch_op:
         batch_op.drop_column("reported")
         batch_op.drop_column("aggregation")

@@ -1,0 +1,191 @@
+"""What the yearly pledge report shows, computed from the stored cards and actuals.
+
+Per program and period of the year: each indicator's target (A), actual (B), its
+achievement B/A as a percentage with one decimal (Yesan: 130 against 109 is 119.3%)
+and whether the actual was computed or reported; each budget line's planned (A),
+executed (B) and execution rate B/A (Yesan: 201 against 213 is 94.4%).
+
+**Progress** is shown twice where they differ: as the department states it on the
+card, and as computed here: the mean, over the year's indicators with both a target
+and an actual, of their achievement capped at 100% (an indicator far ahead does not
+make up for one behind), with one decimal.
+
+For the whole set: **완료율**, the programs whose status is 완료 over all programs;
+**목표달성도**, the programs that met this year's targets (every indicator of the year
+with a target and an actual at 100% or more, and at least one such) over all
+programs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from care_models.pledges.actuals import one_decimal
+from care_models.schema import (
+    Budget,
+    IndicatorActual,
+    IndicatorTarget,
+    PledgeIndicator,
+    PledgeProgram,
+)
+
+COMPLETED = "완료"
+
+
+def rate(actual: Decimal | None, target: Decimal | None) -> Decimal | None:
+    """B/A as a percentage with one decimal; None without both."""
+    if actual is None or not target:
+        return None
+    return one_decimal(Decimal(100) * actual / target)
+
+
+@dataclass(frozen=True)
+class IndicatorLine:
+    code: str
+    name: str
+    unit: str
+    period: str
+    target: Decimal | None
+    actual: Decimal | None
+    achievement: Decimal | None
+    source: str | None  # computed | reported | None (no actual yet)
+    review_flag: str | None
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    source: str
+    period: str
+    planned: Decimal
+    executed: Decimal | None
+    execution_rate: Decimal | None
+
+
+@dataclass
+class ProgramReport:
+    code: str
+    title: str
+    municipality: str
+    status: str | None
+    stated_progress: Decimal | None
+    computed_progress: Decimal | None
+    indicators: list[IndicatorLine] = field(default_factory=list)
+    budget: list[BudgetLine] = field(default_factory=list)
+
+    @property
+    def met_target(self) -> bool:
+        judged = [line for line in self.indicators if line.achievement is not None]
+        return bool(judged) and all(
+            line.achievement >= 100 for line in judged if line.achievement is not None
+        )
+
+
+@dataclass
+class SetReport:
+    year: int
+    programs: list[ProgramReport]
+
+    @property
+    def completion_rate(self) -> Decimal | None:
+        done = sum(1 for p in self.programs if p.status == COMPLETED)
+        return rate(Decimal(done), Decimal(len(self.programs))) if self.programs else None
+
+    @property
+    def target_rate(self) -> Decimal | None:
+        met = sum(1 for p in self.programs if p.met_target)
+        return rate(Decimal(met), Decimal(len(self.programs))) if self.programs else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "completion_rate": self.completion_rate,
+            "target_rate": self.target_rate,
+            "programs": [asdict(p) | {"met_target": p.met_target} for p in self.programs],
+        }
+
+
+def _in_year(period: str, year: int) -> bool:
+    return period.startswith(str(year))
+
+
+def pledge_report(session: Session, year: int, program_code: str | None = None) -> SetReport:
+    query = select(PledgeProgram).order_by(PledgeProgram.code)
+    if program_code is not None:
+        query = query.where(PledgeProgram.code == program_code)
+    programs = []
+    for program in session.scalars(query):
+        report = ProgramReport(
+            program.code,
+            program.title,
+            program.municipality,
+            program.status,
+            program.stated_progress,
+            None,
+        )
+        for indicator in session.scalars(
+            select(PledgeIndicator)
+            .where(PledgeIndicator.program_id == program.id)
+            .order_by(PledgeIndicator.id)
+        ):
+            targets = {
+                t.period: t.target
+                for t in session.scalars(
+                    select(IndicatorTarget).where(IndicatorTarget.indicator_id == indicator.id)
+                )
+                if _in_year(t.period, year)
+            }
+            actuals = {
+                a.period: a
+                for a in session.scalars(
+                    select(IndicatorActual).where(IndicatorActual.indicator_id == indicator.id)
+                )
+                if _in_year(a.period, year)
+            }
+            for period in sorted(set(targets) | set(actuals)):
+                actual = actuals.get(period)
+                value = actual.actual if actual else None
+                report.indicators.append(
+                    IndicatorLine(
+                        indicator.code,
+                        indicator.name,
+                        indicator.unit,
+                        period,
+                        targets.get(period),
+                        value,
+                        rate(value, targets.get(period)),
+                        actual.source if actual else None,
+                        actual.review_flag if actual else None,
+                    )
+                )
+        for line in session.scalars(
+            select(Budget)
+            .where(Budget.program_id == program.id)
+            .order_by(Budget.funding_source, Budget.period)
+        ):
+            if _in_year(line.period, year):
+                report.budget.append(
+                    BudgetLine(
+                        line.funding_source,
+                        line.period,
+                        line.planned,
+                        line.executed,
+                        rate(line.executed, line.planned),
+                    )
+                )
+        judged = [
+            min(line.achievement, Decimal(100))
+            for line in report.indicators
+            if line.achievement is not None
+        ]
+        if judged:
+            report.computed_progress = one_decimal(sum(judged, Decimal(0)) / len(judged))
+        programs.append(report)
+    return SetReport(year, programs)
+
+
+__all__ = ["BudgetLine", "IndicatorLine", "ProgramReport", "SetReport", "pledge_report", "rate"]
