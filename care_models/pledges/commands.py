@@ -93,15 +93,25 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             done = f"executed {budget_line.executed} of {budget_line.planned}"
             print(f"{args.program} {args.source} {args.period}: {done}")
             return 0
+        from care_models.pledges.consistency import consistency
         from care_models.pledges.report import pledge_report
 
         report = pledge_report(session, args.year, args.program)
+        agreement, changes = consistency(session)
     if args.json:
-        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+        document = report.as_dict() | {
+            "consistency": agreement,
+            "card_changes": {c.program_code: c.changes for c in changes},
+        }
+        print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         return 0
     print(
-        f"pledges {report.year}: 완료율 {report.completion_rate}%, 목표달성도 {report.target_rate}%"
+        f"pledges {report.year}: 완료율 {report.completion_rate}%, "
+        f"목표달성도 {report.target_rate}%, 일치도 {agreement}%"
     )
+    for changed in changes:
+        for change in changed.changes:
+            print(f"  {changed.program_code} (version {changed.current_version} vs 1): {change}")
     for program in report.programs:
         progress = f"stated {program.stated_progress}%, computed {program.computed_progress}%"
         print(f"{program.code} {program.title} ({program.status or '-'}; progress {progress})")

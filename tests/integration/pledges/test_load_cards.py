@@ -71,6 +71,14 @@ def test_the_shipped_cards_load_once_and_a_changed_card_is_a_new_version(
             )
         )
         assert target == 3300
+        from care_models.pledges.consistency import card_changes, consistency
+
+        changes = card_changes(session, "GIMCHEON-8-8")
+        assert changes is not None and changes.changes == [
+            f"indicator {changed['indicators'][0]['code']}, target 2025: 3200 -> 3300"
+        ]
+        agreement, _ = consistency(session)
+        assert agreement == Decimal("80.0")  # 4 of the 5 programs as first published
 
 
 def test_a_bad_card_is_refused_naming_the_path_and_nothing_is_loaded(
