@@ -98,6 +98,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
         report = pledge_report(session, args.year, args.program)
         agreement, changes = consistency(session)
+        from care_models.pledges.documents import write_report
+
+        files = write_report(report, agreement, settings.output_dir)
     if args.json:
         document = report.as_dict() | {
             "consistency": agreement,
@@ -109,6 +112,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         f"pledges {report.year}: 완료율 {report.completion_rate}%, "
         f"목표달성도 {report.target_rate}%, 일치도 {agreement}%"
     )
+    print("  written: " + ", ".join(str(f) for f in files))
     for changed in changes:
         for change in changed.changes:
             print(f"  {changed.program_code} (version {changed.current_version} vs 1): {change}")

@@ -208,3 +208,34 @@ def test_care_conferences_builds_agendas_invites_once_and_a_rerun_adds_nothing(
         if p.get_content_type() == "text/calendar"
     ]
     assert calendar and b"METHOD:REQUEST" in calendar[0].get_payload(decode=True)
+
+
+def test_pledge_reports_loads_the_cards_once_computes_and_writes_the_report(
+    airflow_home: tuple[Path, str], tmp_path: Path
+) -> None:
+    from care_models.schema import IndicatorActual, PledgeCardVersion
+    from tests.support.pdf import pdf_text
+
+    home, care_url = airflow_home
+    out = tmp_path / "out"
+    first = _dags_test_with(home, care_url, "pledge_reports", {"CARE_OUTPUT_DIR": str(out)})
+    again = _dags_test_with(home, care_url, "pledge_reports", {"CARE_OUTPUT_DIR": str(out)})
+    for result in (first, again):
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-3000:]
+        assert "state=success" in output
+    engine = make_engine(care_url)
+    with Session(engine) as session:
+        versions = session.scalar(select(func.count()).select_from(PledgeCardVersion))
+        computed = session.scalar(
+            select(func.count())
+            .select_from(IndicatorActual)
+            .where(IndicatorActual.source == "computed")
+        )
+    engine.dispose()
+    assert versions == 5 and computed  # five cards, once each; actuals from the care data
+    (folder,) = (out / "pledges").iterdir()
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert "완료율" in page and "JC-CARE-2026" in page and "GIMCHEON-8-8" in page
+    assert "목표달성도" in pdf_text((folder / "report.pdf").read_bytes())
+    assert (folder / "indicators.csv").read_bytes().startswith("\ufeff".encode())

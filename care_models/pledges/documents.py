@@ -1,0 +1,210 @@
+"""The yearly pledge report, in Korean: HTML (printable) and PDF, and its CSV tables.
+
+The HTML and PDF lay each program out like the seed cards: its header (title,
+municipality, status, progress as stated and as computed), the confirmation
+indicators with target (A), actual (B), achievement (B/A) and where the actual comes
+from, and the budget by funding source with its execution rate; the set's 완료율,
+목표달성도 and 일치도 on top. The CSVs (indicators, budget) open in Excel. Files are
+written whole under ``<out>/pledges/<year>/``.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from care_models.pledges.report import SetReport
+from care_models.rendering.atomic import write_file
+from care_models.rendering.fonts import KoreanFont
+from care_models.rendering.html import TEMPLATES_ROOT, environment
+from care_models.rendering.pdf import a4_document, korean_fonts
+from care_models.rendering.tables import excel_csv
+
+TEMPLATES_DIR = TEMPLATES_ROOT / "pledges"
+SOURCE_LABELS = {
+    "national": "국비",
+    "provincial": "도비·시비",
+    "local": "시·군·구비",
+    "other": "기타",
+}
+ORIGIN_LABELS = {"computed": "자료 산출", "reported": "보고"}
+
+
+def num(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value.normalize():,f}" if value == value.to_integral() else f"{value:,}"
+
+
+def pct(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value}%"
+
+
+def title_of(report: SetReport) -> str:
+    return f"{report.year}년 공약 이행 및 성과 보고"
+
+
+def render_report_html(report: SetReport, agreement: Decimal | None) -> str:
+    return (
+        environment(TEMPLATES_DIR)
+        .get_template("report.html")
+        .render(
+            report=report,
+            agreement=agreement,
+            title=title_of(report),
+            num=num,
+            pct=pct,
+            sources=SOURCE_LABELS,
+        )
+    )
+
+
+def render_report_pdf(
+    report: SetReport, agreement: Decimal | None, font: KoreanFont | None = None
+) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+
+    regular, bold = korean_fonts(font)
+    base = ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=11)
+    title = ParagraphStyle("title", parent=base, fontName=bold, fontSize=15, leading=20)
+    heading = ParagraphStyle("heading", parent=base, fontName=bold, fontSize=11, leading=15)
+
+    def para(text: object, style: ParagraphStyle = base) -> Paragraph:
+        return Paragraph(xml_escape(str(text)), style)
+
+    def grid(rows: list[list[Any]], widths: list[float]) -> Table:
+        table = Table(
+            [[para(c) for c in row] for row in rows],
+            colWidths=[w * mm for w in widths],
+            repeatRows=1,
+        )
+        table.setStyle(
+            TableStyle(
+                [
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ]
+            )
+        )
+        return table
+
+    story: list[Any] = [
+        para(title_of(report), title),
+        grid(
+            [
+                ["완료율", "목표달성도", "일치도"],
+                [pct(report.completion_rate), pct(report.target_rate), pct(agreement)],
+            ],
+            [60, 60, 60],
+        ),
+    ]
+    for program in report.programs:
+        story += [
+            Spacer(1, 5 * mm),
+            para(f"{program.title} ({program.code})", heading),
+            para(
+                f"{program.municipality} · 추진상황 {program.status or '—'} · 사업진도 부서 제시 "
+                f"{pct(program.stated_progress)}, 지표로 계산 {pct(program.computed_progress)}"
+            ),
+            Spacer(1, 2 * mm),
+            grid(
+                [["지표", "기간", "목표(A)", "실적(B)", "달성률(B/A)", "출처"]]
+                + [
+                    [
+                        line.name,
+                        line.period,
+                        f"{num(line.target)} {line.unit}",
+                        num(line.actual),
+                        pct(line.achievement),
+                        ORIGIN_LABELS.get(line.source or "", "미입력"),
+                    ]
+                    for line in program.indicators
+                ],
+                [62, 18, 28, 24, 24, 24],
+            ),
+            Spacer(1, 2 * mm),
+            grid(
+                [["재원", "기간", "예산(A)", "집행(B)", "집행률(B/A)"]]
+                + [
+                    [
+                        SOURCE_LABELS.get(b.source, b.source),
+                        b.period,
+                        num(b.planned),
+                        num(b.executed),
+                        pct(b.execution_rate),
+                    ]
+                    for b in program.budget
+                ],
+                [40, 30, 36, 36, 38],
+            ),
+        ]
+    buffer = io.BytesIO()
+    document = a4_document(
+        buffer,
+        title=title_of(report),
+        author="통합돌봄 공약 보고",
+        font_name=regular,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+    )
+    document.build(story)
+    return buffer.getvalue()
+
+
+def indicators_csv(report: SetReport) -> bytes:
+    return excel_csv(
+        ("공약", "지표", "단위", "기간", "목표(A)", "실적(B)", "달성률(B/A) %", "출처", "검토"),
+        (
+            (
+                p.code,
+                line.name,
+                line.unit,
+                line.period,
+                line.target,
+                line.actual,
+                line.achievement,
+                ORIGIN_LABELS.get(line.source or "", ""),
+                line.review_flag or "",
+            )
+            for p in report.programs
+            for line in p.indicators
+        ),
+    )
+
+
+def budget_csv(report: SetReport) -> bytes:
+    return excel_csv(
+        ("공약", "재원", "기간", "예산(A) 백만원", "집행(B) 백만원", "집행률(B/A) %"),
+        (
+            (
+                p.code,
+                SOURCE_LABELS.get(b.source, b.source),
+                b.period,
+                b.planned,
+                b.executed,
+                b.execution_rate,
+            )
+            for p in report.programs
+            for b in p.budget
+        ),
+    )
+
+
+def write_report(report: SetReport, agreement: Decimal | None, out_dir: Path) -> list[Path]:
+    """The report's files under ``out_dir/pledges/<year>/``, each written whole."""
+    folder = out_dir / "pledges" / str(report.year)
+    return [
+        write_file(folder / "report.html", render_report_html(report, agreement).encode("utf-8")),
+        write_file(folder / "report.pdf", render_report_pdf(report, agreement)),
+        write_file(folder / "indicators.csv", indicators_csv(report)),
+        write_file(folder / "budget.csv", budget_csv(report)),
+    ]

@@ -1,0 +1,58 @@
+"""The pledge workflow's steps (``pledge_reports``), each one call from a task.
+
+1. :func:`load_shipped_cards`: the cards shipped in ``care_models/pledges/cards/`` and
+   any in ``CARE_VAR_DIR/pledges/`` (a department's new version), idempotently;
+2. :func:`compute_year`: the year's actuals from the care data;
+3. :func:`publish_year`: the report's HTML, PDF and CSVs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from care_models.pledges.actuals import compute_actuals
+from care_models.pledges.cards import shipped_cards
+from care_models.pledges.consistency import consistency
+from care_models.pledges.documents import write_report
+from care_models.pledges.report import pledge_report
+from care_models.pledges.store import load_cards
+
+
+def load_shipped_cards(
+    session: Session, extra_dir: Path | None, now: dt.datetime
+) -> dict[str, object]:
+    paths = list(shipped_cards())
+    if extra_dir is not None and extra_dir.is_dir():
+        paths += sorted(extra_dir.glob("*.json"))
+    loaded = load_cards(session, paths, actor="pledge_reports", now=now)
+    return {
+        "cards": len(loaded),
+        "new_versions": [f"{c.program_code} v{c.version}" for c in loaded if c.changed],
+        "warnings": sum(len(c.warnings) for c in loaded),
+    }
+
+
+def compute_year(session: Session, year: int) -> dict[str, object]:
+    rows = compute_actuals(session, year)
+    return {
+        "year": year,
+        "computed": sum(1 for r in rows if r.actual is not None and r.skipped is None),
+        "flagged": sum(1 for r in rows if r.flag),
+        "not_computed": sum(1 for r in rows if r.actual is None),
+    }
+
+
+def publish_year(session: Session, year: int, out_dir: Path) -> dict[str, object]:
+    report = pledge_report(session, year)
+    agreement, _changes = consistency(session)
+    files = write_report(report, agreement, out_dir)
+    return {
+        "year": year,
+        "completion_rate": str(report.completion_rate),
+        "target_rate": str(report.target_rate),
+        "consistency": str(agreement),
+        "files": [str(f) for f in files],
+    }
