@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from care_models.config import Settings
 from care_models.db import engine_from_settings
 from care_models.pledges.consistency import consistency
+from care_models.pledges.documents import pct
 from care_models.pledges.report import pledge_report
 from care_models.workdays import seoul_today
 
@@ -22,14 +23,14 @@ def print_pledges(settings: Settings) -> None:
         engine.dispose()
     folder = settings.output_dir / "pledges" / str(year)
     print(
-        f"==> pledges {year}: {len(report.programs)} cards; 완료율 {report.completion_rate}%, "
-        f"목표달성도 {report.target_rate}%, 일치도 {agreement}%"
+        f"==> pledges {year}: {len(report.programs)} cards; 완료율 {pct(report.completion_rate)}, "
+        f"목표달성도 {pct(report.target_rate)}, 일치도 {pct(agreement)}"
     )
     for program in report.programs:
         computed = sum(1 for line in program.indicators if line.source == "computed")
         print(
-            f"    {program.code}: progress stated {program.stated_progress}%, computed "
-            f"{program.computed_progress}%; {computed} actuals from the care data"
+            f"    {program.code}: progress stated {pct(program.stated_progress)}, computed "
+            f"{pct(program.computed_progress)}; {computed} actuals from the care data"
         )
     print(f"    report: {folder / 'report.html'} and report.pdf, indicators.csv, budget.csv")
     print("    python -m care_models pledges report --year ...; reported actuals: pledges actual")

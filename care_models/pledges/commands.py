@@ -98,7 +98,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
         report = pledge_report(session, args.year, args.program)
         agreement, changes = consistency(session)
-        from care_models.pledges.documents import write_report
+        from care_models.pledges.documents import pct, write_report
 
         files = write_report(report, agreement, settings.output_dir)
     if args.json:
@@ -109,20 +109,20 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         return 0
     print(
-        f"pledges {report.year}: 완료율 {report.completion_rate}%, "
-        f"목표달성도 {report.target_rate}%, 일치도 {agreement}%"
+        f"pledges {report.year}: 완료율 {pct(report.completion_rate)}, "
+        f"목표달성도 {pct(report.target_rate)}, 일치도 {pct(agreement)}"
     )
     print("  written: " + ", ".join(str(f) for f in files))
     for changed in changes:
         for change in changed.changes:
             print(f"  {changed.program_code} (version {changed.current_version} vs 1): {change}")
     for program in report.programs:
-        progress = f"stated {program.stated_progress}%, computed {program.computed_progress}%"
+        progress = (
+            f"stated {pct(program.stated_progress)}, computed {pct(program.computed_progress)}"
+        )
         print(f"{program.code} {program.title} ({program.status or '-'}; progress {progress})")
         for indicator_line in program.indicators:
-            achieved = (
-                f"{indicator_line.achievement}%" if indicator_line.achievement is not None else "-"
-            )
+            achieved = pct(indicator_line.achievement)
             print(
                 f"  {indicator_line.name} {indicator_line.period}: target {indicator_line.target}, "
                 f"actual {indicator_line.actual} ({indicator_line.source or 'none'}), "
@@ -131,6 +131,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         for b in program.budget:  # a BudgetLine
             print(
                 f"  budget {b.source} {b.period}: planned {b.planned}, executed {b.executed}, "
-                f"rate {b.execution_rate}%"
+                f"rate {pct(b.execution_rate)}"
             )
     return 0
