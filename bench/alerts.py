@@ -16,8 +16,7 @@
     40 ms a page for the client's delayed ACK, the same in both, which would hide the
     sync's own cost (``--simulator-stall`` keeps it).
 (b) **month**: a ``--clients`` county (default 100,000) loaded with ``load_county`` into a
-    scratch SQLite database (a resident number ``build_county`` repeats is dropped from
-    the later client: the database keeps its hash unique), and a month (``--days``,
+    scratch SQLite database, and a month (``--days``,
     default 30) of its fleet's alerts from ``realistic_stream`` (daily status, silences,
     faults, calls, emergencies, re-sent and corrected alerts), rendered by each vendor's
     simulator and mapped by the vendor's rules as the pull does, then inserted in bulk
@@ -45,17 +44,15 @@ directory (databases, CARE_VAR_DIR, AIRFLOW_HOME), removed at the end; the shell
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,12 +64,11 @@ import httpx
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from care_models import migrations
+from bench.scratch import Scratch, county_database, scratch_environment
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.mapping import get_path, load_rules, map_record
 from care_models.alerts.protocol import record_step_outcome, run_escalation
-from care_models.db import make_engine, session_factory
-from care_models.privacy import Vault, generate_key
+from care_models.db import session_factory
 from care_models.schema import (
     Alert,
     Client,
@@ -93,7 +89,6 @@ from care_models.synthetic.alert_streams import (
     realistic_stream,
 )
 from care_models.synthetic.county import County, build_county
-from care_models.synthetic.load import load_county
 from care_models.workdays import SEOUL
 from care_sim.vendors import base as simulator_base
 from care_sim.vendors.aicall import AiCallSimulator
@@ -124,71 +119,6 @@ AUTH: dict[str, dict[str, Any]] = {
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-# -- settings and scratch databases ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scratch:
-    folder: Path
-    vault: Vault
-
-
-@contextmanager
-def scratch_environment() -> Iterator[Scratch]:
-    """A temporary CARE_VAR_DIR and AIRFLOW_HOME, fresh keys; the shell's CARE_ settings
-    are dropped for this process (as tests/conftest.py does), restored at the end."""
-    saved = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="care-bench-alerts-") as tmp:
-        folder = Path(tmp)
-        for name in [n for n in os.environ if n.startswith("CARE_")]:
-            del os.environ[name]
-        keys = (generate_key(), generate_key(), generate_key())
-        (folder / "var").mkdir()
-        (folder / "airflow").mkdir()
-        os.environ.update(
-            {
-                "CARE_VAR_DIR": str(folder / "var"),
-                "CARE_ENCRYPTION_KEYS": keys[0],
-                "CARE_MATCH_KEY": keys[1],
-                "CARE_TOKEN_KEY": keys[2],
-                "AIRFLOW_HOME": str(folder / "airflow"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "GX_ANALYTICS_ENABLED": "False",
-            }
-        )
-        try:
-            yield Scratch(folder, Vault.from_keys([keys[0]], keys[1], keys[2]))
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-
-def without_repeated_rrns(county: County) -> int:
-    """Drop the resident registration number of a client whose number an earlier client
-    already has (``build_county`` draws five random digits per birth date and sex, which
-    repeat at 100,000 clients; the database keeps the number's hash unique). Returns how
-    many were dropped: those clients are loaded without a number, as a walk-in may be."""
-    seen: set[str] = set()
-    dropped = 0
-    for client in county.clients:
-        rrn = client.person.rrn
-        if rrn is not None and rrn in seen:
-            client.person = dataclasses.replace(client.person, rrn=None)
-            dropped += 1
-        elif rrn is not None:
-            seen.add(rrn)
-    return dropped
-
-
-def county_database(url: str, vault: Vault, county: County) -> Engine:
-    """A migrated SQLite database holding ``county`` (as load_county writes it)."""
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    with Session(engine) as session, session.begin():
-        load_county(session, vault, county)
-    return engine
 
 
 # -- (a) the sync against the raw fetch --------------------------------------------------
@@ -289,7 +219,6 @@ def run_sync(
     )
     started = time.perf_counter()
     county = build_county(clients=sync_clients)
-    without_repeated_rrns(county)
     devices = [d for d in county_devices(county) if d[0] in AUTH]
     url = f"sqlite:///{scratch.folder / 'sync.db'}"
     engine = county_database(url, scratch.vault, county)
@@ -502,7 +431,6 @@ def run_month(
     )
     began = time.perf_counter()
     county = build_county(clients=clients)
-    dropped = without_repeated_rrns(county)
     engine = county_database(f"sqlite:///{scratch.folder / 'month.db'}", scratch.vault, county)
     loaded = time.perf_counter() - began
     began = time.perf_counter()
@@ -511,8 +439,7 @@ def run_month(
     kinds = Counter(r["kind"] for r in rows)
     say(
         f"   county loaded in {loaded:.1f} s ({len(county.clients)} clients, "
-        f"{sum(len(c.devices) for c in county.clients)} devices, {len(county.staff)} staff, "
-        f"{dropped} repeated resident numbers dropped); "
+        f"{sum(len(c.devices) for c in county.clients)} devices, {len(county.staff)} staff); "
         f"{len(rows)} alerts made in {time.perf_counter() - began:.1f} s "
         f"({', '.join(f'{k} {v}' for k, v in kinds.most_common())})"
     )
@@ -654,7 +581,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if min(args.alerts, args.sync_clients, args.page_size, args.clients, args.days) < 1:
         parser.error("sizes must be at least 1")
-    with scratch_environment() as scratch:
+    with scratch_environment("care-bench-alerts-") as scratch:
         if args.part in ("all", "sync"):
             run_sync(
                 scratch,

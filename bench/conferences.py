@@ -1,16 +1,13 @@
 """Conferences benchmark: a year of agendas and decisions by the project's own code.
 
 A ``--clients`` county (default 10,000) from ``build_county`` is loaded with
-``load_county`` into a scratch SQLite database (a resident number the county repeats
-would break the database's unique hash: the later client is then loaded without a
-number, and the count is printed; ``build_county`` no longer repeats one, so 0 is
-expected). Then ``simulate_conferences`` (``care_models.synthetic.conference_history``)
-walks the days ``--from`` to ``--to`` (default 2025-12-01 to 2026-11-30, both
-included), in one transaction as ``python -m care_models conferences history`` runs
-it: it keeps the schedule, seats and freezes the agendas, holds the day's
-conferences, records their decisions and applies their effects, with the same
-functions the workflow runs. Nothing is re-implemented: inside this script only, the
-step functions the simulation imports are wrapped with timers
+``load_county`` into a scratch SQLite database. Then ``simulate_conferences``
+(``care_models.synthetic.conference_history``) walks the days ``--from`` to ``--to``
+(default 2025-12-01 to 2026-11-30, both included), in one transaction as ``python -m
+care_models conferences history`` runs it: it keeps the schedule, seats and freezes the
+agendas, holds the day's conferences, records their decisions and applies their effects,
+with the same functions the workflow runs. Nothing is re-implemented: inside this script
+only, the step functions the simulation imports are wrapped with timers
 (``unittest.mock.patch`` on the names in ``care_models.synthetic.conference_history``):
 
 - **schedule**: ``ensure_schedule`` (each Monday, and the first day);
@@ -58,16 +55,13 @@ settings are not used.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -76,17 +70,13 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from care_models import migrations
+from bench.scratch import county_database, scratch_environment
 from care_models.conferences.measures import ConferenceMeasures, conference_measures
-from care_models.db import make_engine
-from care_models.privacy import Vault, generate_key
 from care_models.schema import AgendaItem, Case, Client, Decision, Need
 from care_models.synthetic import conference_history
-from care_models.synthetic.county import County, build_county
-from care_models.synthetic.load import load_county
+from care_models.synthetic.county import build_county
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -122,68 +112,6 @@ STEPS: tuple[tuple[str, str, str], ...] = (
 
 def say(message: str) -> None:
     print(message, flush=True)
-
-
-# -- settings and the scratch database ---------------------------------------------------
-
-
-@contextmanager
-def scratch_environment() -> Iterator[tuple[Path, Vault]]:
-    """A temporary folder and CARE_VAR_DIR with fresh keys; the shell's CARE_ settings
-    are set aside for this process and restored at the end."""
-    saved = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="care-bench-conferences-") as tmp:
-        folder = Path(tmp)
-        (folder / "var").mkdir()
-        encryption, match, token = generate_key(), generate_key(), generate_key()
-        for name in [n for n in os.environ if n.startswith("CARE_")]:
-            del os.environ[name]
-        os.environ.update(
-            {
-                "CARE_VAR_DIR": str(folder / "var"),
-                "CARE_ENCRYPTION_KEYS": encryption,
-                "CARE_MATCH_KEY": match,
-                "CARE_TOKEN_KEY": token,
-            }
-        )
-        try:
-            yield folder, Vault.from_keys([encryption], match, token)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-
-def drop_repeated_rrns(county: County) -> int:
-    """Load a client whose resident number an earlier client already has without one
-    (as a walk-in may be): the database keeps the number's hash unique. How many."""
-    seen: set[str] = set()
-    dropped = 0
-    for client in county.clients:
-        number = client.person.rrn
-        if number is None:
-            continue
-        if number in seen:
-            client.person = dataclasses.replace(client.person, rrn=None)
-            dropped += 1
-        else:
-            seen.add(number)
-    return dropped
-
-
-def load(engine: Engine, vault: Vault, county: County) -> int:
-    """Load the county; on a repeated resident number's hash, drop the repeats and load
-    again (the failed load rolled back). Returns how many numbers were dropped."""
-    try:
-        with Session(engine) as session, session.begin():
-            load_county(session, vault, county)
-        return 0
-    except IntegrityError as error:
-        if "rrn_hash" not in str(error):
-            raise
-    dropped = drop_repeated_rrns(county)
-    with Session(engine) as session, session.begin():
-        load_county(session, vault, county)
-    return dropped
 
 
 # -- timing the steps ----------------------------------------------------------------------
@@ -269,14 +197,13 @@ def run(clients: int, first: dt.date, last: dt.date, seed: int) -> None:
         f"== conferences: a {clients}-client county, {first}..{last} ({days} days) by "
         f"simulate_conferences (seed {seed}), each step timed"
     )
-    with scratch_environment() as (folder, vault):
+    with scratch_environment("care-bench-conferences-") as scratch:
+        folder, vault = scratch.folder, scratch.vault
         began = time.perf_counter()
         county = build_county(clients=clients)
         built = time.perf_counter() - began
-        engine = make_engine(f"sqlite:///{folder / 'conferences.db'}")
-        migrations.upgrade(engine)
         began = time.perf_counter()
-        dropped = load(engine, vault, county)
+        engine = county_database(f"sqlite:///{folder / 'conferences.db'}", vault, county)
         loaded = time.perf_counter() - began
         with Session(engine) as session:
             cases = session.scalar(select(func.count()).select_from(Case)) or 0
@@ -284,8 +211,7 @@ def run(clients: int, first: dt.date, last: dt.date, seed: int) -> None:
             stored = session.scalar(select(func.count()).select_from(Client)) or 0
         say(
             f"   county built in {built:.1f} s, loaded in {loaded:.1f} s: {stored} clients, "
-            f"{len(county.staff)} staff, {cases} cases, {needs} needs; "
-            f"{dropped} repeated resident numbers dropped (those clients loaded without one)"
+            f"{len(county.staff)} staff, {cases} cases, {needs} needs"
         )
         steps = [Step(name, function, sql) for name, function, sql in STEPS]
         began = time.perf_counter()

@@ -20,7 +20,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from sqlalchemy import select
@@ -39,7 +38,7 @@ from care_models.rendering.labels import (
     SEX_LABELS,
     STEP_OUTCOME_LABELS,
 )
-from care_models.rendering.pdf import a4_document, korean_fonts
+from care_models.rendering.pdf import a4_document, korean_fonts, ruled_table
 from care_models.schema import Alert, Client, Device, EscalationStep, Incident, Staff, Town
 from care_models.workdays import SEOUL
 
@@ -175,10 +174,9 @@ def render_police_report_html(report: PoliceReport) -> str:
 
 def render_police_report_pdf(report: PoliceReport, font: KoreanFont | None = None) -> bytes:
     """The report as an A4 PDF with a Korean font; the same report, the same bytes."""
-    from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer
 
     regular, bold = korean_fonts(font)
     base = ParagraphStyle("cell", fontName=regular, fontSize=9.5, leading=12.5)
@@ -187,19 +185,6 @@ def render_police_report_pdf(report: PoliceReport, font: KoreanFont | None = Non
 
     def para(text: object, style: ParagraphStyle = base) -> Paragraph:
         return Paragraph(xml_escape(str(text)), style)
-
-    def table(rows: list[list[Any]], widths: list[float]) -> Table:
-        grid = Table(rows, colWidths=widths, repeatRows=1)
-        grid.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
-        )
-        return grid
 
     person = [
         [para("항목"), para("내용")],
@@ -230,13 +215,13 @@ def render_police_report_pdf(report: PoliceReport, font: KoreanFont | None = Non
         para(f"안부 확인 대상자 · 사건 번호 {report.incident_id} · 사건 시작 {report.opened_at}"),
         Spacer(1, 4 * mm),
         para("1. 대상자", heading),
-        table(person, [45 * mm, 135 * mm]),
+        ruled_table(person, [45, 135]),
         Spacer(1, 4 * mm),
         para("2. 마지막 생활 신호", heading),
-        table(signs, [35 * mm, 45 * mm, 75 * mm, 25 * mm]),
+        ruled_table(signs, [35, 45, 75, 25]),
         Spacer(1, 4 * mm),
         para("3. 확인 조치 경과", heading),
-        table(steps, [50 * mm, 32 * mm, 32 * mm, 40 * mm, 26 * mm]),
+        ruled_table(steps, [50, 32, 32, 40, 26]),
         Spacer(1, 5 * mm),
         para(f"작성 {report.prepared_at} · 작성자 {report.prepared_by}"),
         Spacer(1, 3 * mm),

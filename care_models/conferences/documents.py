@@ -31,7 +31,7 @@ from care_models.rendering.labels import (
     PRIVACY_NOTICE,
     korean_date,
 )
-from care_models.rendering.pdf import a4_document, korean_fonts
+from care_models.rendering.pdf import a4_document, korean_fonts, ruled_table
 from care_models.schema import AgendaItem, Case, Client, Conference, Need, Town
 from care_models.workdays import SEOUL
 
@@ -172,10 +172,9 @@ def render_agenda_html(agenda: Agenda) -> str:
 
 def render_agenda_pdf(agenda: Agenda, font: KoreanFont | None = None) -> bytes:
     """The agenda as an A4 PDF; the same agenda, the same bytes."""
-    from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer
 
     regular, bold = korean_fonts(font)
     base = ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=11)
@@ -207,16 +206,7 @@ def render_agenda_pdf(agenda: Agenda, font: KoreanFont | None = None) -> bytes:
         if not agenda.chair_copy
         else [9, 22, 16, 12, 14, 26, 24, 14, 43]
     )
-    table = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
+    table = ruled_table(rows, widths)
     notice = PRIVACY_NOTICE if agenda.chair_copy else EXTERNAL_NOTICE
     story = [
         Paragraph(xml_escape(agenda.title), title),

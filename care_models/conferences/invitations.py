@@ -173,7 +173,7 @@ def invitation_ics(
 class InvitationResult:
     sent: int = 0
     cancellations: int = 0
-    failed: list[str] = field(default_factory=list)  # "conference <id> participant <id>"
+    failed: list[str] = field(default_factory=list)  # "conference <id>[ participant <id>]"
 
     def as_dict(self) -> dict[str, object]:
         return {"sent": self.sent, "cancellations": self.cancellations, "failed": self.failed}
@@ -206,7 +206,12 @@ def send_invitations(
         if conference.status == "held":
             continue
         if conference.status == "scheduled":
-            seat_participants(session, conference.id)
+            try:
+                with session.begin_nested():  # a bad roster entry stops this conference only
+                    seat_participants(session, conference.id)
+            except ValidationError as error:
+                result.failed.append(f"conference {conference.id}: {error}")
+                continue
         participants = list(
             session.scalars(
                 select(ConferenceParticipant)

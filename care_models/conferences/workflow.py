@@ -25,6 +25,7 @@ from care_models.conferences.documents import (
     render_agenda_pdf,
 )
 from care_models.conferences.invitations import Mailer, seat_participants, send_invitations
+from care_models.errors import CareError
 from care_models.rendering.atomic import write_file
 from care_models.schema import Conference
 
@@ -38,6 +39,7 @@ class AgendaRun:
     items: int = 0
     short_of: dict[int, list[str]] = field(default_factory=dict)  # conference -> disciplines
     files: list[str] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # conferences whose agenda was refused
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -46,6 +48,7 @@ class AgendaRun:
             "items": self.items,
             "quorum_warnings": {str(k): v for k, v in sorted(self.short_of.items())},
             "files": self.files,
+            "failed": self.failed,
         }
 
 
@@ -72,8 +75,21 @@ def prepare_agendas(session: Session, today: dt.date, out_dir: Path) -> AgendaRu
     ).all()
     for conference in upcoming:
         was_frozen = conference.agenda_status == "frozen"
-        seat_participants(session, conference.id)
-        result = build_agenda(session, conference.id, today)
+        try:
+            with session.begin_nested():  # one conference's bad roster or gate stays its own
+                seat_participants(session, conference.id)
+                result = build_agenda(session, conference.id, today)
+        except CareError as error:
+            run.failed.append(conference.id)
+            operations.raise_alert(
+                session,
+                workflow="care_conferences",
+                kind="agenda_failed",
+                entity="conference",
+                entity_id=str(conference.id),
+                detail=str(error),
+            )
+            continue
         run.built += 1
         run.items += sum(result.kinds.values())
         if result.frozen and not was_frozen:

@@ -20,7 +20,7 @@ from care_models.pledges.report import SetReport
 from care_models.rendering.atomic import write_file
 from care_models.rendering.fonts import KoreanFont
 from care_models.rendering.html import TEMPLATES_ROOT, environment
-from care_models.rendering.pdf import a4_document, korean_fonts
+from care_models.rendering.pdf import a4_document, korean_fonts, ruled_table
 from care_models.rendering.tables import excel_csv
 
 TEMPLATES_DIR = TEMPLATES_ROOT / "pledges"
@@ -65,10 +65,9 @@ def render_report_html(report: SetReport, agreement: Decimal | None) -> str:
 def render_report_pdf(
     report: SetReport, agreement: Decimal | None, font: KoreanFont | None = None
 ) -> bytes:
-    from reportlab.lib import colors
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
+    from reportlab.platypus import Paragraph, Spacer
 
     regular, bold = korean_fonts(font)
     base = ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=11)
@@ -78,22 +77,8 @@ def render_report_pdf(
     def para(text: object, style: ParagraphStyle = base) -> Paragraph:
         return Paragraph(xml_escape(str(text)), style)
 
-    def grid(rows: list[list[Any]], widths: list[float]) -> Table:
-        table = Table(
-            [[para(c) for c in row] for row in rows],
-            colWidths=[w * mm for w in widths],
-            repeatRows=1,
-        )
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
-        )
-        return table
+    def grid(rows: list[list[Any]], widths: list[float]) -> Any:
+        return ruled_table([[para(c) for c in row] for row in rows], widths)
 
     story: list[Any] = [
         para(title_of(report), title),

@@ -29,7 +29,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from care_models.pledges.cards import PledgeCard, arithmetic_warnings, load_card
+from care_models.pledges.arithmetic import arithmetic_warnings
+from care_models.pledges.cards import PledgeCard, load_card
 from care_models.schema import (
     Budget,
     IndicatorActual,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import IO, Any
 
@@ -51,3 +52,23 @@ def a4_document(
         invariant=1,
         **margins,
     )
+
+
+def ruled_table(rows: Sequence[Sequence[Any]], widths_mm: Sequence[float]) -> Any:
+    """A table with a ruled grid, a shaded header row repeated on each page, cells at
+    the top: the printed documents' tables (police report, agendas, pledge report)."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table, TableStyle
+
+    table = Table([list(row) for row in rows], colWidths=[w * mm for w in widths_mm], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef5")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 from icalendar import Calendar
@@ -170,3 +171,36 @@ def test_a_bad_roster_entry_is_refused_naming_the_record_and_nothing_is_seated(
             )
             is None
         )
+
+
+def test_one_towns_bad_roster_entry_does_not_stop_the_other_towns(
+    county_engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from care_models.conferences.workflow import prepare_agendas
+    from care_models.schema import OperationalAlert
+
+    with Session(county_engine) as session, session.begin():
+        ensure_schedule(session, TODAY)
+        broken, fine = first_tier1(session, "JC-01"), first_tier1(session, "JC-02")
+        broken_id, fine_id = broken.id, fine.id
+        member = session.scalars(
+            select(ConferenceMember).where(ConferenceMember.town_id == broken.town_id)
+        ).first()
+        assert member is not None
+        member.email = "not an address"
+    with SmtpSimulator(login=("care", "pw")) as server:
+        hook = mail_hook(monkeypatch, server)
+        with Session(county_engine) as session, session.begin():
+            result = send_invitations(session, hook, NOW, [broken_id, fine_id])
+            prepared = prepare_agendas(session, TODAY, Path(str(tmp_path)))
+            alerted = set(
+                session.scalars(
+                    select(OperationalAlert.entity_id).where(
+                        OperationalAlert.kind == "agenda_failed"
+                    )
+                )
+            )
+    assert result.sent > 0 and {m.recipients[0] for m in server.messages}
+    assert [f.split(":")[0] for f in result.failed] == [f"conference {broken_id}"]
+    assert broken_id in prepared.failed and prepared.built > 0
+    assert str(broken_id) in alerted and str(fine_id) not in alerted

@@ -12,10 +12,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from care_models.errors import ValidationError
+from care_models.pledges.arithmetic import arithmetic_warnings
 from care_models.pledges.cards import (
     CARDS_DIR,
     FORMAT_VERSION,
-    arithmetic_warnings,
     load_card,
     parse_card,
     schema,
