@@ -10,6 +10,7 @@ HOUSEHOLD_TYPES = ("living_alone", "older_couple", "severe_illness_pair", "with_
 RISK_TIERS = ("at_risk", "caution", "interest", "closed")  # 위험, 주의, 관심, 종결
 # Long-term-care grades 1-5 and 인지지원, A and B just outside the grades, none.
 LTC_GRADES = ("1", "2", "3", "4", "5", "cognitive", "A", "B", "none")
+LTC_DIRECTIONS = ("entered", "rose", "fell", "left", "same")
 SEXES = ("female", "male")
 NEED_CATEGORIES = ("housing", "health_medical", "care_ltc", "daily_living", "safety_other")
 CASE_STATUSES = ("open", "case_managed", "service_linked", "closed")

@@ -68,11 +68,19 @@ def _instant(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).astimezone(dt.UTC)
 
 
-def measure(session: Session, query_name: str, unit: str, code: str) -> Decimal | None:
-    """The actual of one bound query for one period (None when it cannot be computed)."""
-    dates = period_dates(code)
-    if dates is None:
-        return None
+@dataclass(frozen=True)
+class Measured:
+    """What one bound query gave for a span: the actual (None when it cannot be
+    computed, e.g. a rate over nobody) and the rows it counted, for the appendix."""
+
+    actual: Decimal | None
+    rows_counted: int
+
+
+def measure_span(
+    session: Session, query_name: str, unit: str, start: dt.date, end: dt.date
+) -> Measured:
+    """Run one bound query over the Seoul dates ``[start, end)``."""
     clause = load_query(query_name)
     typed = [
         bindparam(name, type_=DateTime(timezone=True))
@@ -82,18 +90,27 @@ def measure(session: Session, query_name: str, unit: str, code: str) -> Decimal 
     if typed:
         clause = clause.bindparams(*typed)
     params = {
-        "period_start": dates[0],
-        "period_end": dates[1],
-        "period_start_instant": _instant(dates[0]),
-        "period_end_instant": _instant(dates[1]),
+        "period_start": start,
+        "period_end": end,
+        "period_start_instant": _instant(start),
+        "period_end_instant": _instant(end),
     }
     numerator, denominator = session.execute(clause, params).one()
     numerator = Decimal(numerator or 0)
     if unit == "%":
-        if not denominator:
-            return None
-        return one_decimal(Decimal(100) * numerator / Decimal(denominator))
-    return numerator
+        rows = int(denominator or 0)
+        if not rows:
+            return Measured(None, 0)
+        return Measured(one_decimal(Decimal(100) * numerator / Decimal(denominator)), rows)
+    return Measured(numerator, int(denominator if denominator is not None else numerator))
+
+
+def measure(session: Session, query_name: str, unit: str, code: str) -> Decimal | None:
+    """The actual of one bound query for one period (None when it cannot be computed)."""
+    dates = period_dates(code)
+    if dates is None:
+        return None
+    return measure_span(session, query_name, unit, *dates).actual
 
 
 @dataclass(frozen=True)
@@ -131,9 +148,16 @@ def _in_term(program: PledgeProgram, code: str) -> bool:
     return dates is not None and program.start_year <= dates[0].year <= program.end_year
 
 
-def compute_actuals(session: Session, year: int, program_code: str | None = None) -> list[Computed]:
+def compute_actuals(
+    session: Session,
+    year: int,
+    program_code: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[Computed]:
     """Compute every bound indicator for the periods of ``year`` it has targets or
-    actuals for (or the year itself); reported actuals are left as they are."""
+    actuals for (or the year itself); reported actuals are left as they are. ``now``
+    (the run's time) stamps what was computed."""
+    stamp = now or dt.datetime.now(dt.UTC)
     query = select(PledgeIndicator, PledgeProgram).join(
         PledgeProgram, PledgeProgram.id == PledgeIndicator.program_id
     )
@@ -158,13 +182,16 @@ def compute_actuals(session: Session, year: int, program_code: str | None = None
                     Computed(program.code, indicator.code, code, None, skipped="outside the term")
                 )
                 continue
+            dates = period_dates(code)
+            assert dates is not None  # in the term, so a year or a half
             try:
-                actual = measure(session, indicator.query_name, indicator.unit, code)
+                measured = measure_span(session, indicator.query_name, indicator.unit, *dates)
             except ConfigurationError:
                 results.append(
                     Computed(program.code, indicator.code, code, None, skipped="no such query yet")
                 )
                 continue
+            actual = measured.actual
             if actual is None:
                 results.append(
                     Computed(program.code, indicator.code, code, None, skipped="nothing to count")
@@ -186,7 +213,8 @@ def compute_actuals(session: Session, year: int, program_code: str | None = None
                     indicator_id=indicator.id, period=code, source="computed", actual=actual
                 )
                 session.add(row)
-            row.actual, row.review_flag, row.computed_at = actual, flag, dt.datetime.now(dt.UTC)
+            row.actual, row.review_flag, row.computed_at = actual, flag, stamp
+            row.rows_counted = measured.rows_counted
             results.append(Computed(program.code, indicator.code, code, actual, flag))
     session.flush()
     return results

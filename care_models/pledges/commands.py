@@ -59,7 +59,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.action == "compute":
             from care_models.pledges.actuals import compute_actuals
 
-            for computed in compute_actuals(session, args.year, args.program):
+            for computed in compute_actuals(session, args.year, args.program, now=utcnow()):
                 shown = (
                     computed.actual if computed.actual is not None else f"- ({computed.skipped})"
                 )

@@ -35,8 +35,8 @@ def load_shipped_cards(
     }
 
 
-def compute_year(session: Session, year: int) -> dict[str, object]:
-    rows = compute_actuals(session, year)
+def compute_year(session: Session, year: int, now: dt.datetime) -> dict[str, object]:
+    rows = compute_actuals(session, year, now=now)
     return {
         "year": year,
         "computed": sum(1 for r in rows if r.actual is not None and r.skipped is None),

@@ -196,3 +196,27 @@ class ClientAbsence(Base):
     starts_at: Mapped[dt.datetime]
     until: Mapped[dt.datetime]
     reason: Mapped[str] = mapped_column(String(20))
+
+
+class LtcGradeChange(Base):
+    """A change of a client's long-term-care grade, as the insurer's notice states it.
+
+    ``direction`` is fixed when the change is recorded (care_models.ltc): ``entered``
+    (from no grade to one), ``rose`` (a heavier grade), ``fell`` or ``left``. Entering
+    or rising is the step towards high-cost care that integrated care tries to prevent.
+    """
+
+    __tablename__ = "ltc_grade_changes"
+    __table_args__ = (
+        one_of("from_grade", vocab.LTC_GRADES),
+        one_of("to_grade", vocab.LTC_GRADES),
+        one_of("direction", vocab.LTC_DIRECTIONS),
+        UniqueConstraint("client_id", "changed_on"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    changed_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    from_grade: Mapped[str] = mapped_column(String(10))
+    to_grade: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(10))
+    recorded_by: Mapped[str] = mapped_column(String(80))

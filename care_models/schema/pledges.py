@@ -102,6 +102,9 @@ class IndicatorActual(Base):
     entered_by: Mapped[str | None] = mapped_column(String(80))  # reported: who entered it
     evidence: Mapped[str | None] = mapped_column(Text)  # reported: the document it rests on
     review_flag: Mapped[str | None] = mapped_column(Text)  # the gate's "check this", not a block
+    # computed: the rows the query counted (its denominator, or its count), for the
+    # report's appendix, so a figure can be traced without naming anybody.
+    rows_counted: Mapped[int | None]
 
 
 class Budget(Base):

@@ -24,7 +24,7 @@ def compute_pledge_actuals(year: int | None = None) -> dict[str, Any]:
     from care_models.pledges.workflow import compute_year
 
     with care_context() as ctx, ctx.factory.begin() as session:
-        return compute_year(session, year or ctx.today.year)
+        return compute_year(session, year or ctx.today.year, run_time())
 
 
 @care_task
