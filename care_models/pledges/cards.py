@@ -246,6 +246,11 @@ def parse_card(text: str, record: str | None = None) -> PledgeCard:
     return _build(document)
 
 
+def card_from_document(document: dict[str, Any]) -> PledgeCard:
+    """The card of a stored version (validated when it was loaded)."""
+    return _build(document)
+
+
 def validate_document(document: Any, record: str | None = None) -> None:
     """Raise ValidationError for the first rule the document breaks (schema, then the rest)."""
     error = jsonschema.exceptions.best_match(_validator().iter_errors(document))

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-from care_models.pledges.report import SetReport
+from care_models.pledges.report import ProgramReport, SetReport
 from care_models.rendering.atomic import write_file
+from care_models.rendering.charts import drawing_svg, target_actual_chart
 from care_models.rendering.fonts import KoreanFont
 from care_models.rendering.html import TEMPLATES_ROOT, environment
 from care_models.rendering.pdf import a4_document, korean_fonts, ruled_table
@@ -47,6 +48,27 @@ def title_of(report: SetReport) -> str:
     return f"{report.year}년 공약 이행 및 성과 보고"
 
 
+def program_charts(program: ProgramReport, font_name: str) -> list[Any]:
+    """One chart of target against actual per period for each indicator with targets."""
+    return [
+        target_actual_chart(series.name, series.unit, series.points, font_name)
+        for series in program.series
+    ]
+
+
+def html_charts(report: SetReport) -> dict[str, list[str]]:
+    regular, _bold = korean_fonts()
+    return {
+        program.code: [
+            drawing_svg(chart, f"chart-{program.code}-{n}", f"{series.name}: 목표 대비 실적")
+            for n, (series, chart) in enumerate(
+                zip(program.series, program_charts(program, regular), strict=True)
+            )
+        ]
+        for program in report.programs
+    }
+
+
 def render_report_html(report: SetReport, agreement: Decimal | None) -> str:
     return (
         environment(TEMPLATES_DIR)
@@ -58,6 +80,8 @@ def render_report_html(report: SetReport, agreement: Decimal | None) -> str:
             num=num,
             pct=pct,
             sources=SOURCE_LABELS,
+            origins=ORIGIN_LABELS,
+            charts=html_charts(report),
         )
     )
 
@@ -67,7 +91,7 @@ def render_report_pdf(
 ) -> bytes:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Paragraph, Spacer, Table
 
     regular, bold = korean_fonts(font)
     base = ParagraphStyle("cell", fontName=regular, fontSize=8.5, leading=11)
@@ -91,9 +115,19 @@ def render_report_pdf(
         ),
     ]
     for program in report.programs:
+        story += [Spacer(1, 5 * mm), para(f"{program.title} ({program.code})", heading)]
+        if program.header is not None:
+            header = program.header
+            staff = ", ".join(f"{m.role} {m.name}" for m in header.staff) or "—"
+            department = " ".join(x for x in (header.department, header.team) if x) or "—"
+            rows = [
+                ["사업기간", header.term, "카드 판", f"제{header.version}판"],
+                ["주관부서", department, "담당", staff],
+            ]
+            story.append(grid(rows, [22, 70, 20, 74]))
+            if header.goals:
+                story.append(para("목표: " + " ".join(header.goals)))
         story += [
-            Spacer(1, 5 * mm),
-            para(f"{program.title} ({program.code})", heading),
             para(
                 f"{program.municipality} · 추진상황 {program.status or '—'} · 사업진도 부서 제시 "
                 f"{pct(program.stated_progress)}, 지표로 계산 {pct(program.computed_progress)}"
@@ -114,6 +148,16 @@ def render_report_pdf(
                 ],
                 [62, 18, 28, 24, 24, 24],
             ),
+        ]
+        charts = program_charts(program, regular)
+        if charts:
+            story += [Spacer(1, 2 * mm), para("기간별 목표 대비 실적", heading)]
+            pairs = [
+                charts[i : i + 2] + [""] * (2 - len(charts[i : i + 2]))
+                for i in range(0, len(charts), 2)
+            ]
+            story.append(Table(pairs, colWidths=[93 * mm, 93 * mm]))
+        story += [
             Spacer(1, 2 * mm),
             grid(
                 [["재원", "기간", "예산(A)", "집행(B)", "집행률(B/A)"]]
@@ -130,6 +174,31 @@ def render_report_pdf(
                 [40, 30, 36, 36, 38],
             ),
         ]
+        if program.header is not None and (program.header.plan or program.header.achievements):
+            story += [Spacer(1, 2 * mm), para("연차별 추진계획 및 추진실적", heading)]
+            for entry in program.header.plan:
+                story.append(para(f"[{entry.label or entry.period}] " + " / ".join(entry.items)))
+            if program.header.achievements:
+                story.append(para("추진실적 총괄: " + " / ".join(program.header.achievements)))
+    traces = [(p.code, t) for p in report.programs for t in p.traces]
+    story += [
+        Spacer(1, 6 * mm),
+        para("부록: 산출 근거 (쿼리, 기간, 집계 행 수; 개인정보 없음)", heading),
+        grid(
+            [["공약", "지표", "기간", "쿼리", "집계 행 수"]]
+            + [
+                [
+                    code,
+                    t.indicator,
+                    t.period,
+                    f"sql/{t.query}.sql",
+                    "—" if t.rows_counted is None else f"{t.rows_counted:,}",
+                ]
+                for code, t in traces
+            ],
+            [34, 40, 18, 70, 24],
+        ),
+    ]
     buffer = io.BytesIO()
     document = a4_document(
         buffer,
