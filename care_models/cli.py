@@ -458,10 +458,13 @@ def _incident_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def _pledge_arguments(command: argparse.ArgumentParser) -> None:
-    actions = ("load", "compute", "report", "actual", "executed")
+    actions = ("load", "compute", "report", "progress", "actual", "executed")
     command.add_argument("action", choices=actions)
     command.add_argument("files", nargs="*", help="load: pledge card files (JSON)")
     command.add_argument("--year", type=int, help="compute, report: the year")
+    command.add_argument(
+        "--month", type=_month, help="progress: the last month counted, e.g. 2026-11"
+    )
     command.add_argument("--program", help="a program code, e.g. JC-CARE-2026")
     command.add_argument("--indicator", help="actual: the indicator code")
     command.add_argument("--period", help="actual, executed: e.g. 2026 or 2026H1")

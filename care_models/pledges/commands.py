@@ -1,9 +1,11 @@
-"""``python -m care_models pledges load|compute|report|actual|executed``.
+"""``python -m care_models pledges load|compute|report|progress|actual|executed``.
 
 - ``load FILE...``: the cards into the database (versions kept, warnings printed);
 - ``compute --year Y [--program CODE]``: the year's actuals from the care data;
 - ``report --year Y [--program CODE] [--json]``: targets, actuals, achievement, budget
   execution, progress (stated and computed), 완료율 and 목표달성도;
+- ``progress --month 2026-11``: the monthly progress report (the year to date against
+  the year's targets, the indicators behind), written and printed;
 - ``actual --program P --indicator I --period 2026 --value V --by NAME --evidence TEXT``:
   a reported actual;
 - ``executed --program P --source national --period 2026 --amount A``: execution.
@@ -12,8 +14,11 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
+
+from sqlalchemy.orm import Session
 
 from care_models.config import Settings
 from care_models.db import engine_from_settings, session_factory, transaction
@@ -24,6 +29,7 @@ REQUIRED = {
     "load": ("files",),
     "compute": ("year",),
     "report": ("year",),
+    "progress": ("month",),
     "actual": ("program", "indicator", "period", "value", "by", "evidence"),
     "executed": ("program", "source", "period", "amount"),
 }
@@ -34,6 +40,26 @@ def _number(text: str | None, option: str) -> Decimal:
         return Decimal(str(text))
     except InvalidOperation:
         raise ValidationError(option, "must be a number") from None
+
+
+def _progress(session: Session, settings: Settings, args: argparse.Namespace) -> int:
+    from care_models.pledges.documents import pct, write_monthly
+    from care_models.pledges.progress import monthly_progress
+
+    year, month = args.month
+    through = dt.date(year + month // 12, month % 12 + 1, 1)
+    progress = monthly_progress(session, year, through)
+    files = write_monthly(progress, settings.output_dir)
+    behind = len(progress.behind)
+    print(f"pledges {year} through {progress.last_day}: {behind} of {len(progress.lines)} behind")
+    print("  written: " + ", ".join(str(f) for f in files))
+    for line in progress.lines:
+        state = "no figure" if line.to_date is None else "BEHIND" if line.behind else "on track"
+        print(
+            f"  {line.program} {line.code}: {line.to_date} of {line.year_target} {line.unit} "
+            f"({pct(line.share)}; expected {line.expected}) {state}"
+        )
+    return 0
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -67,6 +93,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 where = f"{computed.program:<22} {computed.indicator:<28} {computed.period:<8}"
                 print(f"{where} {shown}{flag}")
             return 0
+        if args.action == "progress":
+            return _progress(session, settings, args)
         if args.action == "actual":
             from care_models.pledges.actuals import report_actual
 

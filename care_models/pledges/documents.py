@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
+from care_models.pledges.progress import MonthlyProgress
 from care_models.pledges.report import ProgramReport, SetReport
 from care_models.rendering.atomic import write_file
 from care_models.rendering.charts import drawing_svg, target_actual_chart
@@ -261,4 +262,63 @@ def write_report(report: SetReport, agreement: Decimal | None, out_dir: Path) ->
         write_file(folder / "report.pdf", render_report_pdf(report, agreement)),
         write_file(folder / "indicators.csv", indicators_csv(report)),
         write_file(folder / "budget.csv", budget_csv(report)),
+    ]
+
+
+def monthly_title(progress: MonthlyProgress) -> str:
+    return f"{progress.year}년 {progress.last_day.month}월 공약 추진상황 점검"
+
+
+def render_monthly_html(progress: MonthlyProgress) -> str:
+    return (
+        environment(TEMPLATES_DIR)
+        .get_template("monthly.html")
+        .render(
+            progress=progress,
+            title=monthly_title(progress),
+            num=num,
+            pct=pct,
+            origins=ORIGIN_LABELS,
+        )
+    )
+
+
+def monthly_csv(progress: MonthlyProgress) -> bytes:
+    return excel_csv(
+        (
+            "공약",
+            "지표",
+            "단위",
+            "합산/수준",
+            "연간 목표",
+            "누계·현재",
+            "목표 대비 %",
+            "기대치",
+            "부진",
+        ),
+        (
+            (
+                line.program,
+                line.name,
+                line.unit,
+                "합산" if line.aggregation == "sum" else "수준",
+                line.year_target,
+                line.to_date,
+                line.share,
+                line.expected,
+                "부진" if line.behind else "",
+            )
+            for line in progress.lines
+        ),
+    )
+
+
+def write_monthly(progress: MonthlyProgress, out_dir: Path) -> list[Path]:
+    """``out_dir/pledges/<year>/monthly/<YYYY-MM>.html`` and ``.csv``, written whole."""
+    stem = (
+        out_dir / "pledges" / str(progress.year) / "monthly" / progress.last_day.strftime("%Y-%m")
+    )
+    return [
+        write_file(stem.with_suffix(".html"), render_monthly_html(progress).encode("utf-8")),
+        write_file(stem.with_suffix(".csv"), monthly_csv(progress)),
     ]

@@ -3,7 +3,8 @@
 1. :func:`load_shipped_cards`: the cards shipped in ``care_models/pledges/cards/`` and
    any in ``CARE_VAR_DIR/pledges/`` (a department's new version), idempotently;
 2. :func:`compute_year`: the year's actuals from the care data;
-3. :func:`publish_year`: the report's HTML, PDF and CSVs.
+3. :func:`publish_year`: the report's HTML, PDF and CSVs;
+4. :func:`publish_month`: the monthly progress report (the year to date).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy.orm import Session
 from care_models.pledges.actuals import compute_actuals
 from care_models.pledges.cards import shipped_cards
 from care_models.pledges.consistency import consistency
-from care_models.pledges.documents import write_report
+from care_models.pledges.documents import write_monthly, write_report
+from care_models.pledges.progress import monthly_progress
 from care_models.pledges.report import pledge_report
 from care_models.pledges.store import load_cards
 
@@ -54,5 +56,19 @@ def publish_year(session: Session, year: int, out_dir: Path) -> dict[str, object
         "completion_rate": str(report.completion_rate),
         "target_rate": str(report.target_rate),
         "consistency": str(agreement),
+        "files": [str(f) for f in files],
+    }
+
+
+def publish_month(
+    session: Session, year: int, through: dt.date, out_dir: Path
+) -> dict[str, object]:
+    progress = monthly_progress(session, year, through)
+    files = write_monthly(progress, out_dir)
+    return {
+        "year": year,
+        "through": progress.last_day.isoformat(),
+        "indicators": len(progress.lines),
+        "behind": [f"{line.program} {line.code}" for line in progress.behind],
         "files": [str(f) for f in files],
     }
