@@ -29,6 +29,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from care_models.errors import ValidationError
+from care_models.queries import SQL_DIR
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "card.schema.json"
 CARDS_DIR = Path(__file__).resolve().parent / "cards"
@@ -365,6 +366,9 @@ def _semantic_problems(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
         if indicator["code"] in codes:
             yield f"$.indicators[{i}].code", "an indicator code is used once per card"
         codes.add(indicator["code"])
+        query = indicator.get("query")
+        if query is not None and not (SQL_DIR / f"{query}.sql").is_file():
+            yield f"$.indicators[{i}].query", "must name a query file under sql/"
 
 
 def _dec(value: Any) -> Decimal:

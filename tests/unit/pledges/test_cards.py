@@ -269,6 +269,14 @@ def test_an_unknown_funding_source_is_refused() -> None:
             "property names must match the pattern",
         ),
         (lambda d: d.update(format_version=2), "$.format_version", "must be 1"),
+        (
+            lambda d: (
+                d["indicators"][0].pop("reported"),
+                d["indicators"][0].update(query="pledges/count_unicorns"),
+            ),
+            "$.indicators[0].query",
+            "must name a query file under sql/",
+        ),
     ],
 )
 def test_other_broken_rules_name_the_path_and_the_rule(change: Any, field: str, rule: str) -> None:
