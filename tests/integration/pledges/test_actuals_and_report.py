@@ -84,6 +84,16 @@ def test_the_countys_actuals_come_from_its_data_and_the_report_adds_up(
                 entered_by="x",
                 evidence="y",
             )
+        with pytest.raises(ValidationError, match="entered_by/evidence: a reported actual needs"):
+            report_actual(
+                session,
+                "JC-CARE-2026",
+                "home_life_possible",
+                "2026",
+                Decimal(90),
+                entered_by="통합돌봄팀 주무관",
+                evidence="  ",
+            )
         flagged = report_actual(
             session,
             "JC-CARE-2026",
