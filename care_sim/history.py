@@ -8,10 +8,11 @@ so that the pledge report has real rows to count:
   validated and stored (``submit_referral``) and answered by the intake
   (``run_intake``): matched, triaged, a case opened and the first visit booked;
 - **device alerts** (every day, at 09:00 Seoul): the fleet's events of the day before
-  (``realistic_stream``), written as each vendor writes them by its simulator, go
-  through the vendor gate and store (``ingest_records``), are merged into incidents
-  (``merge_alerts``) and escalated (``run_escalation``); the town desk records what
-  happened at each step due (``record_step_outcome``);
+  (``realistic_stream``, a week at a time: its chances are per week), written as
+  each vendor writes them by its simulator, go through the vendor gate and store
+  (``ingest_records``), are merged into incidents (``merge_alerts``) and escalated
+  (``run_escalation``); the town desk records what happened at each step due
+  (``record_step_outcome``);
 - **care conferences** (month by month): ``simulate_conferences``, the conference
   workflow's own steps with decisions in the seeds' proportions;
 - **what the county is told**: hospital readmissions of people in care (about 12% of
@@ -21,9 +22,8 @@ so that the pledge report has real rows to count:
 
 The rates are per client, so the county's size (``build_county(clients=...)``) is the
 one parameter that scales the history. The same seed gives the same history; a re-run
-over days already simulated adds nothing: the referrals' identifiers and the alerts'
-vendor ids are stable, conferences already held are skipped, and the months whose
-notices were made are marked in ``database_marks``.
+over days already simulated adds nothing: the last day simulated is marked in
+``database_marks``, and a later run goes on from the day after it.
 
 Routine home visits are not simulated: their routing is the planner's expensive part
 and no pledge figure counts them (the first visits intake books are kept).
@@ -31,12 +31,14 @@ and no pledge figure counts them (the first visits intake books are kept).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import random
+import sys
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,6 +46,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.ingest import ingest_records
 from care_models.alerts.protocol import record_step_outcome, run_escalation
+from care_models.config import Settings, load_settings
+from care_models.db import engine_from_settings, session_factory
 from care_models.ltc import SEVERITY, record_grade_change
 from care_models.privacy import Vault
 from care_models.referrals.intake import pending_referral_ids, run_intake
@@ -59,11 +63,16 @@ from care_models.schema import (
     Organisation,
     Staff,
 )
-from care_models.synthetic.alert_streams import HEARTBEAT, county_devices, realistic_stream
+from care_models.synthetic.alert_streams import (
+    HEARTBEAT,
+    DeviceEvent,
+    county_devices,
+    realistic_stream,
+)
 from care_models.synthetic.conference_history import simulate_conferences
-from care_models.synthetic.county import County
+from care_models.synthetic.county import County, build_county
 from care_models.synthetic.referrals import build_bundle, referral_specs
-from care_models.workdays import SEOUL
+from care_models.workdays import SEOUL, seoul_today
 from care_sim.vendors.aicall import AiCallSimulator
 from care_sim.vendors.base import PolledVendorSimulator
 from care_sim.vendors.gateway import GatewaySimulator
@@ -134,12 +143,16 @@ def _referrals(
             o.code: o
             for o in session.scalars(select(Organisation).where(Organisation.kind == "hospital"))
         }
+    ours = []
     for spec in specs:
         body = json.dumps(build_bundle(spec)).encode()
         submission = submit_referral(factory, vault, hospitals[spec.hospital_code], body, today=day)
         history.referrals += int(submission.created)
+        ours.append(submission.referral.id)
+    # only the day's own referrals: others waiting (today's, the live demo's) are not
+    # the simulated day's to answer
     with factory() as session:
-        waiting = pending_referral_ids(session)
+        waiting = sorted(set(ours) & set(pending_referral_ids(session)))
     summary = run_intake(factory, vault, waiting, {}, today=day)
     history.cases_opened += sum(1 for o in summary.outcomes if o.case_id is not None)
 
@@ -148,22 +161,33 @@ def _renderers() -> dict[str, PolledVendorSimulator]:
     return {device_type: cls() for device_type, cls in RENDERERS.items()}
 
 
+def week_of_events(
+    devices: Sequence[tuple[str, str, str]], monday: dt.date, seed: int
+) -> dict[dt.date, list[DeviceEvent]]:
+    """The fleet's events of the week from ``monday`` (its chances are per week), by
+    Seoul day, heartbeats left out; the vendors' ids made unique to the week."""
+    by_day: dict[dt.date, list[DeviceEvent]] = {}
+    suffix = f"-{monday:%Y%m%d}"
+    for event in realistic_stream(devices, start=_at(monday, 0), days=7, seed=seed):
+        if event.kind != HEARTBEAT:
+            day = event.occurred_at.astimezone(SEOUL).date()
+            by_day.setdefault(day, []).append(replace(event, event_id=event.event_id + suffix))
+    return by_day
+
+
 def _alerts_of_day(
     factory: sessionmaker[Session],
-    devices: Sequence[tuple[str, str, str]],
+    events: Sequence[DeviceEvent],
     renderers: dict[str, PolledVendorSimulator],
     day: dt.date,
-    seed: int,
     history: OperationsHistory,
 ) -> None:
     """The vendors' records of ``day``, pulled the next morning, merged and escalated."""
-    events = realistic_stream(devices, start=_at(day, 0), days=1, seed=seed)
     by_vendor: dict[str, list[dict[str, object]]] = {}
     for event in events:
-        if event.kind != HEARTBEAT:
-            by_vendor.setdefault(event.vendor_code, []).append(
-                renderers[event.device_type].render(event)
-            )
+        by_vendor.setdefault(event.vendor_code, []).append(
+            renderers[event.device_type].render(event)
+        )
     now = _at(day + dt.timedelta(days=1))
     with factory.begin() as session:
         for vendor_code, records in sorted(by_vendor.items()):
@@ -257,20 +281,21 @@ def _month_notices(
     session.flush()
 
 
-NOTICES_MARK = "synthetic_history_notices"  # the last month whose notices were made
+HISTORY_MARK = "synthetic_history"  # the last day simulated
 
 
-def _notices_done_through(session: Session) -> dt.date | None:
-    mark = session.get(DatabaseMark, NOTICES_MARK)
+def _simulated_through(session: Session) -> dt.date | None:
+    mark = session.get(DatabaseMark, HISTORY_MARK)
     return dt.date.fromisoformat(mark.value) if mark is not None else None
 
 
-def _mark_notices(session: Session, month: dt.date) -> None:
-    mark = session.get(DatabaseMark, NOTICES_MARK)
-    if mark is None:
-        session.add(DatabaseMark(name=NOTICES_MARK, value=month.isoformat()))
-    elif dt.date.fromisoformat(mark.value) < month:
-        mark.value = month.isoformat()
+def _mark_day(factory: sessionmaker[Session], day: dt.date) -> None:
+    with factory.begin() as session:
+        mark = session.get(DatabaseMark, HISTORY_MARK)
+        if mark is None:
+            session.add(DatabaseMark(name=HISTORY_MARK, value=day.isoformat()))
+        elif dt.date.fromisoformat(mark.value) < day:
+            mark.value = day.isoformat()
 
 
 def _months(start: dt.date, end: dt.date) -> list[tuple[dt.date, dt.date]]:
@@ -301,24 +326,76 @@ def simulate_operations(
     renderers = _renderers()
     with factory() as session:
         desk_staff = session.scalar(select(Staff.code).where(Staff.active).order_by(Staff.code))
+    with factory() as session:
+        done = _simulated_through(session)
     for first, last in _months(start, end):
+        begin = first if done is None else max(first, done + dt.timedelta(days=1))
+        if begin > last:
+            continue  # simulated before
         with factory.begin() as session:
-            done = _notices_done_through(session)
-            if done is None or first > done:
+            if begin == first:
                 _month_notices(session, first, rng(first, 1), history)
-                _mark_notices(session, first)
-            held = simulate_conferences(session, first, last, seed=seed + first.toordinal())
+            held = simulate_conferences(session, begin, last, seed=seed + first.toordinal())
             history.conferences_held += held.conferences_held
             history.decisions += held.decisions
-        day = first
+        day = begin
+        week: tuple[dt.date, dict[dt.date, list[DeviceEvent]]] | None = None
         while day <= last:
+            monday = day - dt.timedelta(days=day.weekday())
+            if week is None or week[0] != monday:
+                week = (monday, week_of_events(devices, monday, seed + monday.toordinal()))
             history.days += 1
             if day.weekday() == 0:
                 _referrals(factory, vault, county, day, rng(day, 2), history)
-            _alerts_of_day(factory, devices, renderers, day, seed + day.toordinal(), history)
+            _alerts_of_day(factory, week[1].get(day, []), renderers, day, history)
             if desk_staff is not None:
                 _desk(
                     factory, _at(day + dt.timedelta(days=1), 17), desk_staff, rng(day, 3), history
                 )
+            _mark_day(factory, day)
             day += dt.timedelta(days=1)
     return history
+
+
+def history_window(today: dt.date, years: int) -> tuple[dt.date, dt.date]:
+    """``years`` calendar years up to a week before ``today`` (the demo's live week)."""
+    end = today - dt.timedelta(days=8)
+    return dt.date(end.year - years + 1, 1, 1), end
+
+
+def run_history(settings: Settings, years: int, today: dt.date) -> OperationsHistory:
+    """The history of the configured database's synthetic county (``CARE_SYNTHETIC_CLIENTS``
+    scales it), loaded by ``seed`` first."""
+    county = build_county(settings.synthetic_clients, settings.synthetic_seed)
+    start, end = history_window(today, years)
+    engine = engine_from_settings(settings)
+    try:
+        return simulate_operations(
+            session_factory(engine), Vault.from_settings(settings), county, start, end
+        )
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m care_sim.history",
+        description="Years of the synthetic county's operations, by the workflows' code.",
+    )
+    parser.add_argument("--years", type=int, default=5, help="calendar years (default 5)")
+    parser.add_argument("--json", action="store_true", help="print what was made as JSON")
+    args = parser.parse_args(argv)
+    if not 1 <= args.years <= 20:
+        parser.error("--years: must be 1 to 20")
+    settings = load_settings()
+    start, end = history_window(seoul_today(), args.years)
+    made = run_history(settings, args.years, seoul_today())
+    if args.json:
+        print(json.dumps({"from": str(start), "to": str(end)} | made.as_dict(), indent=2))
+    else:
+        print(f"{start}..{end}: " + ", ".join(f"{k} {v}" for k, v in made.as_dict().items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
