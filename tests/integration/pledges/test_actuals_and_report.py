@@ -29,6 +29,10 @@ def test_rates_as_the_seeds_define_them() -> None:
     assert rate(Decimal(130), Decimal(109)) == Decimal("119.3")  # Yesan clients
     assert rate(Decimal(201), Decimal(213)) == Decimal("94.4")  # Yesan budget executed
     assert rate(Decimal(200), Decimal(227)) == Decimal("88.1")  # Jincheon settled
+    assert rate(Decimal(188), Decimal(180)) == Decimal("104.4")  # Yeoncheon 2024
+    assert rate(Decimal(1750), Decimal(1814)) == Decimal("96.5")  # Jincheon decisions
+    assert rate(Decimal(425 - 40), Decimal(425)) == Decimal("90.6")  # kept out of high cost
+    assert rate(Decimal(187), Decimal(204)) == Decimal("91.7")  # Jincheon stayed at home
     assert rate(None, Decimal(10)) is None and rate(Decimal(1), None) is None
     assert period_dates("2026H1") == (dt.date(2026, 1, 1), dt.date(2026, 7, 1))
     assert period_dates("2026H2+") == (dt.date(2026, 7, 1), dt.date(2027, 1, 1))
