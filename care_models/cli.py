@@ -429,6 +429,13 @@ def _devices(settings: Settings | None, args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(settings: Settings | None, args: argparse.Namespace) -> int:
+    from care_models.backup import run_command
+
+    assert settings is not None
+    return run_command(engine_from_settings(settings), args.command, args.path, tokens.utcnow())
+
+
 def _pledges(settings: Settings | None, args: argparse.Namespace) -> int:
     from care_models.pledges.commands import run
 
@@ -516,6 +523,8 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings | None, argparse.Namespace], i
         "pledge cards: load, compute actuals, report, enter actuals and execution",
         _pledges,
     ),
+    "backup": ("a backup of the care database (ciphertext only) and its manifest", _backup),
+    "restore": ("restore a backup into an empty care database, counts checked", _backup),
 }
 
 
@@ -561,6 +570,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             command.add_argument("--json", action="store_true", help="print them as JSON")
         if name == "pledges":
             _pledge_arguments(command)
+        if name in ("backup", "restore"):
+            command.add_argument("path", type=Path, help="the backup file")
         if name == "devices":
             command.add_argument("action", choices=("health",))
             command.add_argument("--at", type=_instant, help="as of this time (default now)")
