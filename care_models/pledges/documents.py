@@ -4,7 +4,9 @@ The HTML and PDF lay each program out like the seed cards: its header (title,
 municipality, status, progress as stated and as computed), the confirmation
 indicators with target (A), actual (B), achievement (B/A) and where the actual comes
 from, and the budget by funding source with its execution rate; the set's 완료율,
-목표달성도 and 일치도 on top. The CSVs (indicators, budget) open in Excel. Files are
+목표달성도 and 일치도 on top. The CSVs (indicators, budget) open in Excel; the XLSX
+workbook (:mod:`care_models.pledges.workbook`) has the same tables with the rates as
+formulas over its cells. Files are
 written whole under ``<out>/pledges/<year>/``.
 """
 
@@ -256,10 +258,13 @@ def budget_csv(report: SetReport) -> bytes:
 
 def write_report(report: SetReport, agreement: Decimal | None, out_dir: Path) -> list[Path]:
     """The report's files under ``out_dir/pledges/<year>/``, each written whole."""
+    from care_models.pledges.workbook import report_workbook  # it imports this module
+
     folder = out_dir / "pledges" / str(report.year)
     return [
         write_file(folder / "report.html", render_report_html(report, agreement).encode("utf-8")),
         write_file(folder / "report.pdf", render_report_pdf(report, agreement)),
+        write_file(folder / "report.xlsx", report_workbook(report, agreement)),
         write_file(folder / "indicators.csv", indicators_csv(report)),
         write_file(folder / "budget.csv", budget_csv(report)),
     ]

@@ -36,6 +36,13 @@ def test_the_report_is_laid_out_like_the_cards_and_traces_its_figures(
         files = write_report(report, agreement, tmp_path / "first")
         again = write_report(pledge_report(session, 2026), agreement, tmp_path / "second")
     by_name = {f.name: f for f in files}
+    assert set(by_name) == {
+        "report.html",
+        "report.pdf",
+        "report.xlsx",
+        "indicators.csv",
+        "budget.csv",
+    }
     html = by_name["report.html"].read_text(encoding="utf-8")
     pdf = by_name["report.pdf"].read_bytes()
     jincheon = next(p for p in report.programs if p.code == "JC-CARE-2026")
