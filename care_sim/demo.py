@@ -257,6 +257,29 @@ def print_visit_plan(settings: Settings) -> None:
     for reason, n in grouped.most_common(6):
         print(f"      {n} x {reason}")
     print(f"    team overview: {folder / 'team_overview.html'}")
+    _print_capacity(folder)
+
+
+def _print_capacity(folder: Path) -> None:
+    """The hours behind the unplanned contacts, and the what-if solve (capacity.json)."""
+    path = folder / "capacity.json"
+    if not path.is_file():
+        return
+    capacity = json.loads(path.read_text(encoding="utf-8"))
+    print("    capacity: hours short per town, skill and week (capacity.csv has every line)")
+    for line in capacity["short"][:8]:
+        print(
+            f"      {line['town']} {line['skill']} week of {line['week']}: "
+            f"{line['short_hours']} h short ({line['unplanned']} contacts); one more "
+            f"{line['skill']} adds {line['one_more_adds_hours']} h"
+        )
+    what_if = capacity["what_if"]
+    if what_if:
+        covered = what_if["unplanned_before"] - what_if["unplanned_after"]
+        print(
+            f"    what-if (a real solve): one more {what_if['skill']} in {what_if['town']} plans "
+            f"{covered} of its {what_if['unplanned_before']} unplanned contacts"
+        )
 
 
 def _busiest_route(settings: Settings) -> tuple[str, dt.date] | None:

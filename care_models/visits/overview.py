@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from care_models.rendering.html import environment
 from care_models.rendering.labels import ROLE_LABELS, SERVICE_LABELS
 from care_models.rendering.maps import MapPoint, fit_projection, palette, scale_bar
+from care_models.visits.capacity import CapacityLine, WhatIf
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop
 from care_models.visits.sheets import TEMPLATES_DIR
 from care_models.workdays import is_business_day
@@ -147,8 +148,11 @@ def render_team_overview(
     coordinators: Sequence[Coordinator],
     places: Mapping[int, Place],
     office_names: Mapping[str, str] | None = None,
+    capacity: Sequence[CapacityLine] = (),
+    what_if: WhatIf | None = None,
 ) -> str:
-    """The team lead's page: codes only, never a name, phone or address."""
+    """The team lead's page: codes only, never a name, phone or address; with the
+    capacity lines behind the unplanned contacts when they are given."""
     office_names = office_names or {}
     days = _horizon_days(plan)
     colours = palette(c.code for c in coordinators)
@@ -198,6 +202,10 @@ def render_team_overview(
             unplanned=sorted(plan.unplanned, key=lambda u: (u.client_code, u.contact_key)),
             reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
             service_labels=SERVICE_LABELS,
+            role_labels=ROLE_LABELS,
+            capacity=capacity,
+            what_if=what_if,
+            hours=lambda minutes: f"{minutes / 60:.1f}",
             total_km=sum(p.km for p in people),
             total_visits=sum(p.visits for p in people),
             total_calls=sum(p.calls for p in people),

@@ -31,6 +31,7 @@ same bytes (the PDFs are written in reportlab's invariant mode).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ from care_models.rendering.ics import SEOUL_ZONE, calendar_bytes, new_calendar
 from care_models.rendering.labels import MODE_LABELS, SERVICE_LABELS
 from care_models.rendering.tables import excel_csv
 from care_models.schema import Client, Staff, Town, Visit
+from care_models.visits.capacity import CapacityReport, capacity_csv
 from care_models.visits.model import Coordinator, Place, Plan, PlannedStop
 from care_models.visits.overview import render_team_overview
 from care_models.visits.sheets import (
@@ -350,8 +352,10 @@ def publish_plan(
     out_dir: Path,
     *,
     actor: str = DEFAULT_ACTOR,
+    capacity: CapacityReport | None = None,
 ) -> PublishResult:
-    """Write the plan's day sheets, calendars, CSVs and the team overview under ``out_dir``.
+    """Write the plan's day sheets, calendars, CSVs and the team overview under ``out_dir``
+    (with the capacity behind the plan, and ``capacity.csv``, when it is given).
 
     ``out_dir`` is the platform's output directory (``Settings.output_dir``); the files go
     to ``out_dir/visits/<horizon_start>/``, replacing an earlier publication of the same
@@ -363,7 +367,7 @@ def publish_plan(
     try:
         prefix = f".visits-{plan.horizon_start.isoformat()}-"
         with staged_directory(out_dir, target, prefix) as staging:
-            result = _write(session, vault, plan, coordinators, staging, target, actor)
+            result = _write(session, vault, plan, coordinators, staging, target, actor, capacity)
     except BaseException:
         log.warning("publishing the plan from %s failed; nothing published", plan.horizon_start)
         raise
@@ -386,6 +390,7 @@ def _write(
     staging: Path,
     target: Path,
     actor: str,
+    capacity: CapacityReport | None = None,
 ) -> PublishResult:
     font = find_korean_font()  # fail before decrypting anything
     sheets = build_day_sheets(session, vault, plan, coordinators, actor=actor)
@@ -420,8 +425,19 @@ def _write(
         )
     places = _places(session, (s.client_id for s in plan.stops))
     towns = dict(session.execute(select(Town.code, Town.name)).all())
-    overview = render_team_overview(plan, coordinators, places, towns)
+    overview = render_team_overview(
+        plan,
+        coordinators,
+        places,
+        towns,
+        capacity=capacity.lines if capacity else (),
+        what_if=capacity.what_if if capacity else None,
+    )
     (staging / "team_overview.html").write_text(overview, encoding="utf-8")
+    if capacity is not None:
+        (staging / "capacity.csv").write_bytes(capacity_csv(capacity))
+        summary = json.dumps(capacity.summary(), ensure_ascii=False, indent=2)
+        (staging / "capacity.json").write_text(summary + "\n", encoding="utf-8")
     return PublishResult(
         directory=target,
         team_overview=target / "team_overview.html",

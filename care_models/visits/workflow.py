@@ -293,11 +293,14 @@ def gate_plans(
 def publish_one(
     factory: sessionmaker[Session], vault: Any, output_dir: Any, plan_rows: dict[str, Any]
 ) -> dict[str, Any]:
-    """Publish a checked plan's day sheets and record it, with the audit rows, at once.
+    """Publish a checked plan's day sheets and record it, with the audit rows, at once;
+    with the capacity behind it (hours short per town, skill and week, and a what-if
+    solve of the shortest town with one more coordinator of the short skill).
 
     The result names the routes that changed since the plan in force (coordinator and
     day): after a replan, the only sheets the team has to look at again.
     """
+    from care_models.visits.capacity import capacity_report
     from care_models.visits.planning import plan_from_rows, route_changes
     from care_models.visits.publish import publish_plan
     from care_models.visits.record import input_hash, record_plan
@@ -305,8 +308,15 @@ def publish_one(
     plan = plan_from_rows(plan_rows)
     inputs = load_inputs(factory, plan.horizon_start, plan.horizon_end)
     previous, _digest = plan_in_force(factory, plan.horizon_start, plan.horizon_end)
+    capacity = capacity_report(
+        plan,
+        inputs.contacts,
+        inputs.staff,
+        travel=travel_model(factory),
+        seconds_per_problem=SECONDS_PER_PROBLEM,
+    )
     with factory() as session, session.begin():
-        result = publish_plan(session, vault, plan, inputs.staff, output_dir)
+        result = publish_plan(session, vault, plan, inputs.staff, output_dir, capacity=capacity)
         row, written = record_plan(
             session, plan, inputs.contacts, input_hash(inputs.contacts, inputs.staff)
         )
@@ -321,4 +331,5 @@ def publish_one(
         "new_revision": written,
         "changed_routes": [f"{code} {day.isoformat()}" for code, day in changed],
         "km": {k: round(v, 1) for k, v in sorted(plan.km_by_staff().items())},
+        "capacity": capacity.summary(),
     }
