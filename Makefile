@@ -19,7 +19,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
 export GX_ANALYTICS_ENABLED := False
 
 # Every DAG, in dependency order (a test checks that each DAG in dags/ is listed once).
-DAGS_IN_ORDER := care_data_quality referral_pull referral_intake hospital_callbacks device_alert_sync care_conference_tier1 care_conference_tier2 care_conferences home_visit_planning pledge_reports
+DAGS_IN_ORDER := care_data_quality referral_pull referral_intake hospital_callbacks device_alert_sync care_conference_tier1 care_conference_tier2 care_conferences home_visit_planning pledge_reports care_deadlines
 
 .PHONY: install browser-deps demo test lint ui bench clean
 

@@ -23,6 +23,10 @@ REMEDIES = {
     "callback_dead_letter": "tell the hospital another way; it can read the Task from the API",
     "pull_failed": "check the hospital's FHIR server and its Connection fhir_<code>; the next "
     "referral_pull run reads again from the watermark",
+    "deadline_referral_answer": "answer the referral (accept, hold or reject with a reason)",
+    "deadline_first_visit": "book the first visit; if no coordinator is free, see capacity",
+    "deadline_day2_visit": "record the day-2 visit's outcome, or go now; police after noon",
+    "deadline_agenda_freeze": "freeze the agenda (care_conferences) or move the conference",
 }
 
 

@@ -46,6 +46,7 @@ from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.demo_alerts import DeskWeek, desk_week, print_alert_week, vendor_simulators
 from care_sim.demo_conferences import conference_history, conference_story, mail_relay
+from care_sim.demo_operations import print_deadlines
 from care_sim.demo_pledges import enter_what_people_know, operations_history, print_pledges
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
@@ -430,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_visit_plan(settings)
     if "pledge_reports" in dag_ids:
         print_pledges(settings)
+    if "care_deadlines" in dag_ids:
+        print_deadlines(settings)
     return 0
 
 
