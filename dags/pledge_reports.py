@@ -1,8 +1,12 @@
 """
 ### Pledge and performance reports: targets against actuals, from the care data
 
-On the 1st of every month at 06:00 (Asia/Seoul), for the progress meeting, and as
-the year's report:
+At 06:00 (Asia/Seoul) on the 5th business day of every month, for the progress
+meeting (the year to date through the end of the previous month; January's run: the
+previous year in full), and on the first business day after 10 January, as the
+previous year's report. Korean public holidays (substitute and election days
+included) are not business days (the holiday-aware timetable in
+`plugins/timetables/pledges.py`, on `care_models/pledges/schedule.py`). Each run:
 
 1. **cards**: the pledge cards (`care_models/pledges/cards/`, and a department's new
    versions dropped in `CARE_VAR_DIR/pledges/`) are loaded; a changed card becomes a
@@ -22,13 +26,20 @@ hand and records what only people know.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from airflow.sdk import CronTriggerTimetable, dag, task
+from airflow.sdk import dag, task
+
+
+def _timetable() -> Any:  # plugins are imported inside functions
+    from timetables.pledges import PledgeReportTimetable
+
+    return PledgeReportTimetable()
 
 
 @dag(
     dag_id="pledge_reports",
-    schedule=CronTriggerTimetable("0 6 1 * *", timezone="Asia/Seoul"),
+    schedule=_timetable(),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,

@@ -1,4 +1,5 @@
-"""Airflow plugin: mounts the care API in Airflow's API server under ``/care``.
+"""Airflow plugin: mounts the care API in Airflow's API server under ``/care``, and
+adds its "Care operations" page (``/care/ops/``) to Airflow's menu.
 
 Airflow does not protect plugin routes; the care API authenticates every call
 itself (see ``care_api.app``). A new referral registers an event on the
@@ -14,6 +15,7 @@ from airflow.plugins_manager import AirflowPlugin
 from care_api.app import create_app
 from care_assets import DEVICE_ALERTS_PUSHED, REFERRALS_RECEIVED
 from timetables.conferences import Tier1ConferenceTimetable, Tier2ConferenceTimetable
+from timetables.pledges import PledgeReportTimetable
 
 REFERRALS_RECEIVED_URI = REFERRALS_RECEIVED.uri
 log = logging.getLogger(__name__)
@@ -63,11 +65,25 @@ def _care_app() -> object:
 
 class CarePlugin(AirflowPlugin):
     name = "care_platform"
-    timetables = [Tier1ConferenceTimetable, Tier2ConferenceTimetable]  # noqa: RUF012
+    timetables = [  # noqa: RUF012
+        Tier1ConferenceTimetable,
+        Tier2ConferenceTimetable,
+        PledgeReportTimetable,
+    ]
     fastapi_apps = [  # noqa: RUF012 (Airflow reads this class attribute)
         {
             "app": _care_app(),
             "url_prefix": "/care",
             "name": "Care API (hospitals)",
+        },
+    ]
+    # The administrators' page, served by the care API above and shown in Airflow's menu;
+    # the page verifies Airflow's own token itself (care_api.ops).
+    external_views = [  # noqa: RUF012
+        {
+            "name": "Care operations",
+            "href": "care/ops/",
+            "destination": "nav",
+            "url_route": "care-operations",
         },
     ]

@@ -26,15 +26,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
-from pendulum import DateTime, instance
-
 from care_models.conferences.calendar import (
     TIER1_DEFAULT,
     TownRule,
     conference_slots,
 )
 from care_models.workdays import SEOUL
+from timetables.exact import ExactRunsTimetable
 
 SEARCH_DAYS = 120
 WEEKDAYS = ("월", "화", "수", "목", "금", "토", "일")
@@ -44,7 +42,7 @@ def _slots_text(slots: tuple[tuple[int, str], ...]) -> str:
     return ", ".join(f"{WEEKDAYS[d]} {t}" for d, t in slots)
 
 
-class _ConferenceTimetable(Timetable):
+class _ConferenceTimetable(ExactRunsTimetable):
     tier: int = 0
 
     def _towns(self) -> list[TownRule]:
@@ -62,38 +60,6 @@ class _ConferenceTimetable(Timetable):
             if start > after or (inclusive and start == after):
                 return start
         return None
-
-    def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
-        return DataInterval.exact(run_after)
-
-    def next_dagrun_info(
-        self,
-        *,
-        last_automated_data_interval: DataInterval | None,
-        restriction: TimeRestriction,
-    ) -> DagRunInfo | None:
-        after: dt.datetime
-        if last_automated_data_interval is not None:
-            after, inclusive = last_automated_data_interval.end, False
-            if not restriction.catchup:
-                now = dt.datetime.now(dt.UTC)
-                if now > after:
-                    after, inclusive = now, True
-        elif restriction.earliest is not None:
-            after, inclusive = restriction.earliest, True
-            if not restriction.catchup:
-                after = max(after, dt.datetime.now(dt.UTC))
-        else:
-            return None  # no start date: nothing to schedule
-        if restriction.earliest is not None and after < restriction.earliest:
-            after, inclusive = restriction.earliest, True
-        start = self._next_after(after, inclusive=inclusive)
-        if start is None:
-            return None
-        at = instance(start.astimezone(dt.UTC))
-        if restriction.latest is not None and at > restriction.latest:
-            return None
-        return DagRunInfo.exact(at)
 
 
 class Tier2ConferenceTimetable(_ConferenceTimetable):
