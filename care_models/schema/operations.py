@@ -59,7 +59,10 @@ class QuarantinedRow(Base):
     row_key: Mapped[str] = mapped_column(String(120))
     rule: Mapped[str] = mapped_column(String(200))
     quarantined_at: Mapped[dt.datetime] = created_at()
-    released_at: Mapped[dt.datetime | None]
+    released_at: Mapped[dt.datetime | None]  # when it left the queue, either way
+    # released (let through: the rule was wrong for it) or discarded (kept out), by whom
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
 
 
 class OperationalAlert(Base):
