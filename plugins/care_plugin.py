@@ -1,4 +1,5 @@
-"""Airflow plugin: mounts the care API in Airflow's API server under ``/care``.
+"""Airflow plugin: mounts the care API in Airflow's API server under ``/care``, and
+adds its "Care operations" page (``/care/ops/``) to Airflow's menu.
 
 Airflow does not protect plugin routes; the care API authenticates every call
 itself (see ``care_api.app``). A new referral registers an event on the
@@ -74,5 +75,15 @@ class CarePlugin(AirflowPlugin):
             "app": _care_app(),
             "url_prefix": "/care",
             "name": "Care API (hospitals)",
+        },
+    ]
+    # The administrators' page, served by the care API above and shown in Airflow's menu;
+    # the page verifies Airflow's own token itself (care_api.ops).
+    external_views = [  # noqa: RUF012
+        {
+            "name": "Care operations",
+            "href": "care/ops/",
+            "destination": "nav",
+            "url_route": "care-operations",
         },
     ]

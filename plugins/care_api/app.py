@@ -472,6 +472,7 @@ def create_app(
     try:  # the staff pages import this module too
         from care_api.conference_pages import router as conference_router
         from care_api.desk import router as desk_router
+        from care_api.ops import router as ops_router
         from care_api.pledge_pages import router as pledge_router
         from care_api.staff import SignInRequired, sign_in_response
         from care_api.staff import router as staff_router
@@ -482,6 +483,7 @@ def create_app(
         app.include_router(desk_router)
         app.include_router(conference_router)
         app.include_router(pledge_router)
+        app.include_router(ops_router)
         app.add_exception_handler(SignInRequired, sign_in_response)  # type: ignore[arg-type]
     return app
 
