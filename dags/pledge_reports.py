@@ -13,14 +13,18 @@ included) are not business days (the holiday-aware timetable in
    new version, the earlier ones kept; the cards' own arithmetic that does not add up
    is counted as warnings;
 2. **actuals**: every indicator a card binds to a query in `sql/pledges/` is computed
-   for the run's year from the care data (referrals, visits, conferences, alerts);
-   reported actuals are kept; over 150% of the target or a 3x jump is flagged;
-3. **report**: the year's report in Korean (HTML, PDF) and its CSV tables, with the
-   achievement and execution rates, progress as stated and as computed, and the
-   set's 완료율, 목표달성도 and 일치도 (`var/out/pledges/<year>/`).
+   for the year the run reports from the care data (referrals, visits, conferences,
+   alerts); reported actuals are kept; over 150% of the target or a 3x jump is flagged;
+3. **report**: the year's report in Korean (HTML, PDF with charts, XLSX with the rates
+   as formulas) and its CSV tables, with the achievement and execution rates, progress
+   as stated and as computed, the set's 완료율, 목표달성도 and 일치도 and an appendix
+   tracing each computed figure (`var/out/pledges/<year>/`); a monthly run adds the
+   progress report, the indicators behind their share of the year first
+   (`monthly/<YYYY-MM>.html`, `.csv`). A run triggered by hand off the schedule
+   reports the year to date through the previous month.
 
-`python -m care_models pledges load|compute|report|actual|executed` does the same by
-hand and records what only people know.
+`python -m care_models pledges load|compute|report|progress|actual|executed` does the
+same by hand and records what only people know.
 """
 
 from __future__ import annotations

@@ -91,3 +91,13 @@ def report_runs(start: dt.date, end: dt.date) -> list[ReportRun]:
 def runs_on(day: dt.date) -> list[ReportRun]:
     """The runs of ``day``: none on most days, both kinds if they ever coincide."""
     return report_runs(day, day)
+
+
+def runs_for(day: dt.date) -> list[ReportRun]:
+    """What a run on ``day`` reports: the scheduled runs of that day, or, for a run on
+    another day (triggered by hand), the year to date through the previous month."""
+    scheduled = runs_on(day)
+    if scheduled:
+        return scheduled
+    previous = dt.date(day.year, day.month, 1) - dt.timedelta(days=1)
+    return [ReportRun("monthly", previous.year, previous.month, day)]

@@ -5,6 +5,10 @@
 2. :func:`compute_year`: the year's actuals from the care data;
 3. :func:`publish_year`: the report's HTML, PDF and CSVs;
 4. :func:`publish_month`: the monthly progress report (the year to date).
+
+:func:`compute_runs` and :func:`publish_runs` do 2-4 for what a run's day reports
+(:func:`care_models.pledges.schedule.runs_for`): a monthly run the year to date and
+its progress report, a yearly run (after 10 January) the previous year.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from care_models.pledges.consistency import consistency
 from care_models.pledges.documents import write_monthly, write_report
 from care_models.pledges.progress import monthly_progress
 from care_models.pledges.report import pledge_report
+from care_models.pledges.schedule import runs_for
 from care_models.pledges.store import load_cards
 
 
@@ -72,3 +77,22 @@ def publish_month(
         "behind": [f"{line.program} {line.code}" for line in progress.behind],
         "files": [str(f) for f in files],
     }
+
+
+def compute_runs(session: Session, day: dt.date, now: dt.datetime) -> dict[str, object]:
+    years = sorted({run.year for run in runs_for(day)})
+    return {
+        "runs": [r.kind for r in runs_for(day)],
+        "years": [compute_year(session, y, now) for y in years],
+    }
+
+
+def publish_runs(session: Session, day: dt.date, out_dir: Path) -> dict[str, object]:
+    published: list[dict[str, object]] = []
+    for year in sorted({run.year for run in runs_for(day)}):
+        published.append(publish_year(session, year, out_dir))
+    for run in runs_for(day):
+        if run.kind == "monthly":
+            through = run.through + dt.timedelta(days=1)
+            published.append(publish_month(session, run.year, through, out_dir))
+    return {"day": day.isoformat(), "published": published}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from care_tasks.alerts_ingest import run_time
-from care_tasks.common import care_context
+from care_tasks.common import care_context, run_day
 from care_tasks.outcomes import care_task
 
 
@@ -19,18 +19,18 @@ def load_pledge_cards() -> dict[str, Any]:
 
 
 @care_task
-def compute_pledge_actuals(year: int | None = None) -> dict[str, Any]:
-    """The run year's actuals from the care data (reported ones are kept)."""
-    from care_models.pledges.workflow import compute_year
+def compute_pledge_actuals() -> dict[str, Any]:
+    """The actuals of the year(s) the run's day reports (reported ones are kept)."""
+    from care_models.pledges.workflow import compute_runs
 
     with care_context() as ctx, ctx.factory.begin() as session:
-        return compute_year(session, year or ctx.today.year, run_time())
+        return compute_runs(session, run_day(), run_time())
 
 
 @care_task
-def publish_pledge_report(year: int | None = None) -> dict[str, Any]:
-    """The year's report: HTML, PDF and the CSV tables."""
-    from care_models.pledges.workflow import publish_year
+def publish_pledge_report() -> dict[str, Any]:
+    """The year's report (HTML, PDF, XLSX, CSV) and, on a monthly run, the progress report."""
+    from care_models.pledges.workflow import publish_runs
 
     with care_context() as ctx, ctx.factory.begin() as session:
-        return publish_year(session, year or ctx.today.year, ctx.settings.output_dir)
+        return publish_runs(session, run_day(), ctx.settings.output_dir)

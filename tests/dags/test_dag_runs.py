@@ -219,7 +219,12 @@ def test_pledge_reports_loads_the_cards_once_computes_and_writes_the_report(
     home, care_url = airflow_home
     out = tmp_path / "out"
     first = _dags_test_with(home, care_url, "pledge_reports", {"CARE_OUTPUT_DIR": str(out)})
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    tables = ("indicators.csv", "budget.csv", "report.xlsx")
+    written = {name: next((out / "pledges").glob(f"*/{name}")).read_bytes() for name in tables}
     again = _dags_test_with(home, care_url, "pledge_reports", {"CARE_OUTPUT_DIR": str(out)})
+    for name, content in written.items():  # a re-run for the same period: the same tables
+        assert next((out / "pledges").glob(f"*/{name}")).read_bytes() == content, name
     for result in (first, again):
         output = result.stdout + result.stderr
         assert result.returncode == 0, output[-3000:]
@@ -239,3 +244,5 @@ def test_pledge_reports_loads_the_cards_once_computes_and_writes_the_report(
     assert "완료율" in page and "JC-CARE-2026" in page and "GIMCHEON-8-8" in page
     assert "목표달성도" in pdf_text((folder / "report.pdf").read_bytes())
     assert (folder / "indicators.csv").read_bytes().startswith("\ufeff".encode())
+    (monthly,) = (folder / "monthly").glob("*.html")  # a run off the schedule: month to date
+    assert "공약 추진상황 점검" in monthly.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from care_models.pledges.schedule import (
     ReportRun,
     fifth_business_day,
     report_runs,
+    runs_for,
     runs_on,
     yearly_report_day,
 )
@@ -171,3 +172,12 @@ def test_a_run_knows_its_kind_by_its_month() -> None:
         ReportRun("yearly", 2026, 12, D(2027, 1, 11))
     with pytest.raises(ValueError, match="month"):
         ReportRun("monthly", 2026, None, D(2027, 1, 8))
+
+
+def test_a_run_off_the_schedule_reports_the_year_to_date_through_last_month() -> None:
+    (manual,) = runs_for(dt.date(2026, 12, 4))
+    assert (manual.kind, manual.year, manual.month) == ("monthly", 2026, 11)
+    assert manual.through == dt.date(2026, 11, 30)
+    (january,) = runs_for(dt.date(2027, 1, 2))  # a Saturday, off the schedule
+    assert (january.year, january.month) == (2026, 12)
+    assert runs_for(dt.date(2026, 12, 7)) == runs_on(dt.date(2026, 12, 7))  # scheduled
