@@ -190,7 +190,12 @@ class ClientAbsence(Base):
     """A client in hospital or away until a date: their alerts are stored, not escalated."""
 
     __tablename__ = "client_absences"
-    __table_args__ = (one_of("reason", vocab.ABSENCE_REASONS),)
+    __table_args__ = (
+        one_of("reason", vocab.ABSENCE_REASONS),
+        # by client, then start: "away again after the case opened" (sql/pledges/) and
+        # "away at the alert's time" (the alert merge) are look-ups, not scans
+        Index("ix_client_absences_client_starts", "client_id", "starts_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
     starts_at: Mapped[dt.datetime]
