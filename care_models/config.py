@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = _setting(
         10000, "`10000`", "How long a SQLite writer waits for a lock before failing.", ge=0
     )
+    run_deadline_seconds: int = _setting(
+        0,
+        "`0` (the schedule's interval)",
+        "Airflow Deadline Alert of `referral_intake` and `device_alert_sync`: a run not "
+        "done this long after it was queued texts the on-duty administrator (0: the "
+        "schedule's interval, 15 and 10 minutes; shorter for a drill or a test).",
+        ge=0,
+    )
     synthetic_clients: int = _setting(
         450,
         "`450`",

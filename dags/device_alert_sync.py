@@ -53,8 +53,18 @@ report on the care API's staff page (`/staff/incidents`) or with
 from __future__ import annotations
 
 import datetime as dt
+import os
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import (  # type: ignore[attr-defined]  # deadline names: lazy exports
+    Asset,
+    AssetOrTimeSchedule,
+    AsyncCallback,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    dag,
+    task,
+)
 
 
 def _assets() -> tuple[Asset, Asset]:  # plugins are imported inside functions
@@ -66,6 +76,18 @@ def _assets() -> tuple[Asset, Asset]:  # plugins are imported inside functions
 DEVICE_ALERTS_PUSHED, URGENT_VISITS = _assets()
 
 
+def _deadline() -> DeadlineAlert:
+    """Not done 10 minutes (its interval) after being queued: the on-duty
+    administrator is told (care_tasks.run_deadlines). CARE_RUN_DEADLINE_SECONDS
+    shortens it for a drill or a test."""
+    seconds = int(os.environ.get("CARE_RUN_DEADLINE_SECONDS") or 0) or 600
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=dt.timedelta(seconds=seconds),
+        callback=AsyncCallback("care_tasks.run_deadlines.run_deadline_missed"),
+    )
+
+
 @dag(
     dag_id="device_alert_sync",
     schedule=AssetOrTimeSchedule(
@@ -75,6 +97,7 @@ DEVICE_ALERTS_PUSHED, URGENT_VISITS = _assets()
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
+    deadline=_deadline(),
     dagrun_timeout=dt.timedelta(minutes=9),
     tags=["alerts", "devices", "vendors"],
     default_args={

@@ -35,9 +35,20 @@ rule names only, never personal data.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from airflow.sdk import (  # type: ignore[attr-defined]  # deadline names: lazy exports
+    Asset,
+    AssetOrTimeSchedule,
+    AsyncCallback,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    dag,
+    task,
+)
 
 
 def _assets() -> tuple[Asset, Asset, Asset, Asset]:  # plugins are imported inside functions
@@ -49,6 +60,18 @@ def _assets() -> tuple[Asset, Asset, Asset, Asset]:  # plugins are imported insi
 REFERRALS_RECEIVED, CASES, URGENT_VISITS, TASK_VERSIONS = _assets()
 
 
+def _deadline() -> DeadlineAlert:
+    """Not done 15 minutes (its interval) after being queued: the on-duty
+    administrator is told (care_tasks.run_deadlines). CARE_RUN_DEADLINE_SECONDS
+    shortens it for a drill or a test."""
+    seconds = int(os.environ.get("CARE_RUN_DEADLINE_SECONDS") or 0) or 900
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=dt.timedelta(seconds=seconds),
+        callback=AsyncCallback("care_tasks.run_deadlines.run_deadline_missed"),
+    )
+
+
 @dag(
     dag_id="referral_intake",
     schedule=AssetOrTimeSchedule(
@@ -58,6 +81,7 @@ REFERRALS_RECEIVED, CASES, URGENT_VISITS, TASK_VERSIONS = _assets()
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
+    deadline=_deadline(),
     tags=["referrals", "hospitals", "fhir"],
     default_args={
         "owner": "integrated-care-team",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +27,13 @@ from sqlalchemy.orm import Session
 
 from care_models.config import PROJECT_ROOT
 from care_models.db import make_engine
-from care_models.schema import AuditLog, GateResult, QuarantinedRow
+from care_models.schema import (
+    AuditLog,
+    GateResult,
+    OperationalAlert,
+    OutboundMessage,
+    QuarantinedRow,
+)
 from tests.e2e.test_hospital_web import browser, visible, wait  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.airflow
@@ -70,6 +77,10 @@ class Ui:
     password: str
     care_url: str
     quarantined_id: int
+    dags: Path  # a copy of dags/, so that a test may edit a workflow
+
+
+DEADLINE_SECONDS = "1"  # every intake and alert-sync run misses its deadline here
 
 
 def _care_database(care_var: Path, env: dict[str, str]) -> tuple[str, int]:
@@ -107,9 +118,21 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CARE_"))}
     care_url, row_id = _care_database(tmp_path / "care", env)
     env["CARE_VAR_DIR"] = str(tmp_path / "care")
+    env["CARE_RUN_DEADLINE_SECONDS"] = DEADLINE_SECONDS
+    env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "5"
+    env["AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL"] = "5"
+    dags = tmp_path / "dags"
+    shutil.copytree(PROJECT_ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
     log = (tmp_path / "ui.log").open("w")
     process = subprocess.Popen(
-        ["make", "-s", "ui", f"VAR={tmp_path / 'var'}", f"UI_PORT={port}"],
+        [
+            "make",
+            "-s",
+            "ui",
+            f"VAR={tmp_path / 'var'}",
+            f"UI_PORT={port}",
+            f"AIRFLOW__CORE__DAGS_FOLDER={dags}",
+        ],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=log,
@@ -121,7 +144,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ui]:
         passwords = tmp_path / "var/airflow/simple_auth_manager_passwords.json.generated"
         deadline = time.monotonic() + 300
         password = _password(passwords, deadline)
-        yield Ui(base, _token(base, password, deadline), password, care_url, row_id)
+        yield Ui(base, _token(base, password, deadline), password, care_url, row_id, dags)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -201,3 +224,76 @@ def test_an_administrator_signs_in_to_airflow_and_discards_a_quarantined_row(
     engine.dispose()
     assert row is not None and row.resolution == "discarded" and row.resolved_by == "airflow:admin"
     assert [a.actor for a in audits] == ["airflow:admin"]
+
+
+def _trigger(ui: Ui, dag_id: str) -> str:
+    headers = {"Authorization": f"Bearer {ui.token}"}
+    answer = httpx.post(
+        f"{ui.base}/api/v2/dags/{dag_id}/dagRuns",
+        json={"logical_date": None, "note": "deadline test"},
+        headers=headers,
+        timeout=10,
+    )
+    assert answer.status_code in (200, 201), answer.text[:300]
+    return str(answer.json()["dag_run_id"])
+
+
+def _missed(ui: Ui, dag_id: str, run_id: str, seconds: float = 180) -> OperationalAlert:
+    engine = make_engine(ui.care_url)
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                alert = session.scalars(
+                    select(OperationalAlert).where(
+                        OperationalAlert.kind == "run_deadline_missed",
+                        OperationalAlert.entity == dag_id,
+                        OperationalAlert.entity_id == run_id[:40],
+                    )
+                ).one_or_none()
+                if alert is not None:
+                    session.expunge(alert)
+                    return alert
+            time.sleep(2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"no deadline alert for {dag_id} {run_id}")
+
+
+def _versions(ui: Ui, dag_id: str) -> int:
+    answer = httpx.get(
+        f"{ui.base}/api/v2/dags/{dag_id}/dagVersions",
+        headers={"Authorization": f"Bearer {ui.token}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    return int(answer.json()["total_entries"])
+
+
+def test_a_run_past_its_deadline_alerts_the_on_duty_administrator_even_after_an_edit(
+    ui: Ui,
+) -> None:
+    first = _trigger(ui, "referral_intake")
+    alert = _missed(ui, "referral_intake", first)
+    assert "was not done by" in (alert.detail or "")
+    # an edit of the workflow makes a new DAG version; its runs' deadlines still fire
+    before = _versions(ui, "referral_intake")
+    source = ui.dags / "referral_intake.py"
+    text = source.read_text(encoding="utf-8")
+    source.write_text(text.replace("### ", "### (edited) ", 1), encoding="utf-8")
+    deadline = time.monotonic() + 120
+    while _versions(ui, "referral_intake") == before and time.monotonic() < deadline:
+        time.sleep(3)
+    assert _versions(ui, "referral_intake") > before, "the edit was not parsed"
+    second = _trigger(ui, "referral_intake")
+    _missed(ui, "referral_intake", second)
+    engine = make_engine(ui.care_url)
+    with Session(engine) as session:
+        texts = session.scalars(
+            select(OutboundMessage.natural_key).where(
+                OutboundMessage.purpose == "run_deadline_missed"
+            )
+        ).all()
+    engine.dispose()
+    assert f"run_deadline:referral_intake:{first}" in texts
+    assert f"run_deadline:referral_intake:{second}" in texts
