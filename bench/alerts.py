@@ -67,7 +67,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.scratch import Scratch, county_database, scratch_environment
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.mapping import get_path, load_rules, map_record
-from care_models.alerts.protocol import record_step_outcome, run_escalation
+from care_models.alerts.protocol import run_escalation
 from care_models.db import session_factory
 from care_models.schema import (
     Alert,
@@ -90,6 +90,7 @@ from care_models.synthetic.alert_streams import (
 )
 from care_models.synthetic.county import County, build_county
 from care_models.workdays import SEOUL
+from care_sim.desk import answer_due_steps
 from care_sim.vendors import base as simulator_base
 from care_sim.vendors.aicall import AiCallSimulator
 from care_sim.vendors.base import PolledVendorSimulator
@@ -368,12 +369,6 @@ class MonthTotals:
     slowest_run: tuple[float, str] = (0.0, "")
 
 
-# The desk's outcomes (share of the steps): most people answer the day-1 call; of the
-# others, most are found at home by the day-2 visit; the police find the rest.
-DAY1_REACHED = 0.8
-DAY2_REACHED = 0.9
-
-
 def desk(
     factory: sessionmaker[Session],
     now: dt.datetime,
@@ -381,36 +376,8 @@ def desk(
     rng: random.Random,
     totals: MonthTotals,
 ) -> None:
-    """The town desk records the outcome of every step due by ``now`` (texts excepted:
-    those are the SMS gateway's), as ``record_step_outcome`` does for a coordinator."""
-    with factory.begin() as session:
-        due = session.execute(
-            select(EscalationStep.incident_id, EscalationStep.step)
-            .join(Incident, Incident.id == EscalationStep.incident_id)
-            .where(
-                Incident.status == "open",
-                EscalationStep.status == "due",
-                EscalationStep.due_at <= now,
-                EscalationStep.step != "day1_text_message",
-            )
-            .order_by(EscalationStep.incident_id, EscalationStep.step)
-        ).all()
-        closed: set[int] = set()
-        for incident_id, step in due:
-            if incident_id in closed:
-                continue
-            if step == "critical_notify":
-                outcome = "acknowledged"
-            elif step == "day1_call":
-                outcome = "reached" if rng.random() < DAY1_REACHED else "no_answer"
-            elif step == "day2_home_visit":
-                outcome = "reached" if rng.random() < DAY2_REACHED else "not_found"
-            else:  # day2_police_report
-                outcome = "found"
-            record_step_outcome(session, incident_id, step, outcome, staff_code, now)
-            totals.outcomes[f"{step}: {outcome}"] += 1
-            if outcome in ("reached", "found"):
-                closed.add(incident_id)
+    """The town desk records the outcome of every step due by ``now``."""
+    totals.outcomes += answer_due_steps(factory, now, staff_code, rng)
 
 
 def run_times(start: dt.date, days: int) -> list[dt.datetime]:

@@ -124,6 +124,18 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise DataError(f"{tool}: {reason}")
 
 
+def _sqlite_copy(source_file: Path, target_file: Path) -> None:
+    """SQLite's online backup, page by page, of one file into another."""
+    source = sqlite3.connect(source_file)
+    target = sqlite3.connect(target_file)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
 def backup(engine: Engine, path: Path, now: dt.datetime) -> Manifest:
     """Write a backup of the database to ``path`` and its manifest next to it."""
     path = path.expanduser().resolve()
@@ -135,14 +147,7 @@ def backup(engine: Engine, path: Path, now: dt.datetime) -> Manifest:
     backend = engine.url.get_backend_name()
     counts = row_counts(engine)
     if backend == "sqlite":
-        source = sqlite3.connect(_sqlite_file(engine))
-        target = sqlite3.connect(path)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(_sqlite_file(engine), path)
     elif backend == "postgresql":
         options, env = _libpq(engine)
         _run(
@@ -191,14 +196,7 @@ def restore(engine: Engine, path: Path) -> Manifest:
     if backend == "sqlite":
         engine.dispose()
         target_file = _sqlite_file(engine)
-        source = sqlite3.connect(path)
-        target = sqlite3.connect(target_file)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(path, target_file)
         make_private(target_file)
     else:
         _drop_empty_schema(engine)

@@ -12,7 +12,7 @@ so that the pledge report has real rows to count:
   each vendor writes them by its simulator, go through the vendor gate and store
   (``ingest_records``), are merged into incidents (``merge_alerts``) and escalated
   (``run_escalation``); the town desk records what happened at each step due
-  (``record_step_outcome``);
+  (:func:`care_sim.desk.answer_due_steps`);
 - **care conferences** (month by month): ``simulate_conferences``, the conference
   workflow's own steps with decisions in the seeds' proportions;
 - **what the county is told**: hospital readmissions of people in care (about 12% of
@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from care_models.alerts.incidents import merge_alerts
 from care_models.alerts.ingest import ingest_records
-from care_models.alerts.protocol import record_step_outcome, run_escalation
+from care_models.alerts.protocol import run_escalation
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
 from care_models.ltc import SEVERITY, record_grade_change
@@ -57,8 +57,6 @@ from care_models.schema import (
     Client,
     ClientAbsence,
     DatabaseMark,
-    EscalationStep,
-    Incident,
     LtcGradeChange,
     Organisation,
     Staff,
@@ -73,6 +71,7 @@ from care_models.synthetic.conference_history import simulate_conferences
 from care_models.synthetic.county import County, build_county
 from care_models.synthetic.referrals import build_bundle, referral_specs
 from care_models.workdays import SEOUL, seoul_today
+from care_sim.desk import answer_due_steps
 from care_sim.vendors.aicall import AiCallSimulator
 from care_sim.vendors.base import PolledVendorSimulator
 from care_sim.vendors.gateway import GatewaySimulator
@@ -82,8 +81,6 @@ REFERRALS_PER_WEEK_PER_1000 = 1.2  # Jincheon: 227 discharges a year for ~3,600 
 READMITTED_PER_MONTH = 0.02  # of the discharged in their first six months: ~12%
 AWAY_PER_MONTH = 0.007  # of the others in care: ~8% a year (stayed at home 91.6%)
 GRADE_NOTICES_PER_MONTH = 0.008  # of the people in care: ~9.4% a year (40 of 425)
-DAY1_REACHED = 0.8  # the desk's day-1 call reaches most people
-DAY2_REACHED = 0.9  # the day-2 visit finds most of the others at home
 RUN_HOUR = 9
 RENDERERS: dict[str, type[PolledVendorSimulator]] = {
     "ai_call": AiCallSimulator,
@@ -195,44 +192,6 @@ def _alerts_of_day(
             history.alerts_stored += len(stored.new_ids)
         history.incidents_opened += len(merge_alerts(session, now=now).opened)
         run_escalation(session, now)
-
-
-def _desk(
-    factory: sessionmaker[Session],
-    now: dt.datetime,
-    staff_code: str,
-    rng: random.Random,
-    history: OperationsHistory,
-) -> None:
-    """The town desk records the outcome of each step due (texts are the gateway's)."""
-    with factory.begin() as session:
-        due = session.execute(
-            select(EscalationStep.incident_id, EscalationStep.step)
-            .join(Incident, Incident.id == EscalationStep.incident_id)
-            .where(
-                Incident.status == "open",
-                EscalationStep.status == "due",
-                EscalationStep.due_at <= now,
-                EscalationStep.step != "day1_text_message",
-            )
-            .order_by(EscalationStep.incident_id, EscalationStep.step)
-        ).all()
-        closed: set[int] = set()
-        for incident_id, step in due:
-            if incident_id in closed:
-                continue
-            if step == "critical_notify":
-                outcome = "acknowledged"
-            elif step == "day1_call":
-                outcome = "reached" if rng.random() < DAY1_REACHED else "no_answer"
-            elif step == "day2_home_visit":
-                outcome = "reached" if rng.random() < DAY2_REACHED else "not_found"
-            else:  # day2_police_report
-                outcome = "found"
-            record_step_outcome(session, incident_id, step, outcome, staff_code, now)
-            history.steps_recorded[f"{step}: {outcome}"] += 1
-            if outcome in ("reached", "found"):
-                closed.add(incident_id)
 
 
 def _in_care(session: Session, day: dt.date) -> list[tuple[int, bool, dt.date]]:
@@ -349,8 +308,8 @@ def simulate_operations(
                 _referrals(factory, vault, county, day, rng(day, 2), history)
             _alerts_of_day(factory, week[1].get(day, []), renderers, day, history)
             if desk_staff is not None:
-                _desk(
-                    factory, _at(day + dt.timedelta(days=1), 17), desk_staff, rng(day, 3), history
+                history.steps_recorded += answer_due_steps(
+                    factory, _at(day + dt.timedelta(days=1), 17), desk_staff, rng(day, 3)
                 )
             _mark_day(factory, day)
             day += dt.timedelta(days=1)

@@ -54,3 +54,16 @@ def test_the_triggerers_callback_answers_text(monkeypatch: pytest.MonkeyPatch) -
         run_deadlines.run_deadline_missed(context={"dag_run": {"dag_run_id": "r"}})
     )
     assert answer == "deadline missed: d r; texted None"  # Airflow stores it as text
+
+
+def test_the_deadline_is_the_interval_unless_a_drill_shortens_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from run_deadline_alerts import CALLBACK, run_deadline
+
+    monkeypatch.delenv("CARE_RUN_DEADLINE_SECONDS", raising=False)
+    alert = run_deadline(dt.timedelta(minutes=15))
+    assert alert.interval == dt.timedelta(minutes=15)
+    assert CALLBACK == "care_tasks.run_deadlines.run_deadline_missed"
+    monkeypatch.setenv("CARE_RUN_DEADLINE_SECONDS", "1")
+    assert run_deadline(dt.timedelta(minutes=15)).interval == dt.timedelta(seconds=1)
