@@ -137,7 +137,17 @@ def render_report_pdf(
             ),
             Spacer(1, 2 * mm),
             grid(
-                [["지표", "기간", "목표(A)", "실적(B)", "달성률(B/A)", "출처"]]
+                [
+                    [
+                        "지표",
+                        "기간",
+                        "목표(A)",
+                        "실적(B)",
+                        "달성률(B/A)",
+                        "산식 · 자료출처 · 수집방법",
+                        "출처",
+                    ]
+                ]
                 + [
                     [
                         line.name,
@@ -145,11 +155,15 @@ def render_report_pdf(
                         f"{num(line.target)} {line.unit}",
                         num(line.actual),
                         pct(line.achievement),
+                        " · ".join(
+                            x or "—"
+                            for x in (line.formula, line.data_source, line.collection_method)
+                        ),
                         ORIGIN_LABELS.get(line.source or "", "미입력"),
                     ]
                     for line in program.indicators
                 ],
-                [62, 18, 28, 24, 24, 24],
+                [40, 14, 22, 18, 18, 56, 16],
             ),
         ]
         charts = program_charts(program, regular)
@@ -219,7 +233,20 @@ def render_report_pdf(
 
 def indicators_csv(report: SetReport) -> bytes:
     return excel_csv(
-        ("공약", "지표", "단위", "기간", "목표(A)", "실적(B)", "달성률(B/A) %", "출처", "검토"),
+        (
+            "공약",
+            "지표",
+            "단위",
+            "기간",
+            "목표(A)",
+            "실적(B)",
+            "달성률(B/A) %",
+            "출처",
+            "검토",
+            "산식",
+            "자료출처",
+            "수집방법",
+        ),
         (
             (
                 p.code,
@@ -231,6 +258,9 @@ def indicators_csv(report: SetReport) -> bytes:
                 line.achievement,
                 ORIGIN_LABELS.get(line.source or "", ""),
                 line.review_flag or "",
+                line.formula or "",
+                line.data_source or "",
+                line.collection_method or "",
             )
             for p in report.programs
             for line in p.indicators

@@ -65,6 +65,9 @@ class IndicatorLine:
     achievement: Decimal | None
     source: str | None  # computed | reported | None (no actual yet)
     review_flag: str | None
+    formula: str | None = None  # as the card states it (산식)
+    data_source: str | None = None  # 자료출처
+    collection_method: str | None = None  # 수집방법
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,9 @@ def _indicator_lines(
                 rate(value, targets.get(period)),
                 actual.source if actual else None,
                 actual.review_flag if actual else None,
+                indicator.formula,
+                indicator.data_source,
+                indicator.collection_method,
             )
         )
         if actual is not None and actual.source == "computed" and indicator.query_name:

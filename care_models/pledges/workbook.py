@@ -84,6 +84,9 @@ INDICATOR_COLUMNS = (
     Column("달성률(B/A) %", 12, ONE_DECIMAL),
     Column("출처", 10),
     Column("검토", 18),
+    Column("산식", 30),
+    Column("자료출처", 20),
+    Column("수집방법", 16),
 )
 BUDGET_COLUMNS = (
     Column("공약", 16),
@@ -122,6 +125,9 @@ def _indicator_sheet(ws: Worksheet, report: SetReport) -> int:
                     ratio_formula(f"F{row}", f"G{row}"),
                     ORIGIN_LABELS.get(line.source or "", NOT_ENTERED),
                     line.review_flag,
+                    line.formula,
+                    line.data_source,
+                    line.collection_method,
                 )
             )
     last = write_table(ws, INDICATOR_COLUMNS, rows)
