@@ -93,7 +93,7 @@ def home_visit_planning() -> None:
     def jobs(gated: dict[str, object]) -> list[dict[str, object]]:
         return list(gated["jobs"])  # type: ignore[call-overload]
 
-    @task(map_index_template="{{ job_label }}")
+    @task(map_index_template="{{ job_label }}", queue="routing", max_active_tis_per_dag=2)
     def solve(gated: dict[str, object], job: dict[str, object]) -> dict[str, object]:
         from care_tasks.visits import solve_job
 
