@@ -4,7 +4,9 @@ No Docker engine is needed: ``docker-compose.yml`` is read with PyYAML (which re
 the ``x-airflow-common`` anchors and merge keys) and validated with ``jsonschema``
 against the Compose Specification schema vendored by ``check-jsonschema``. The
 ``${VAR:?message}`` interpolations are plain strings to the schema, so the raw file is
-what gets validated. Then the wiring the platform relies on is checked service by service.
+what gets validated. Then the wiring the platform relies on is checked service by service,
+each service's environment being its ``env_file`` (deploy/stack.env) under its
+``environment``, as compose makes it.
 """
 
 from __future__ import annotations
@@ -73,11 +75,22 @@ def schema_errors(document: Any) -> list[str]:
     return [f"{e.json_path}: {e.message}" for e in errors]
 
 
+def _env_file(entry: str | dict[str, Any]) -> dict[str, str]:
+    path = ROOT / (entry if isinstance(entry, str) else entry["path"])
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
 def _environment(service: dict[str, Any]) -> dict[str, Any]:
-    env = service.get("environment", {})
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) for item in env)
-    return env
+    """What compose gives the service: its env_file entries, then its environment."""
+    files = service.get("env_file", [])
+    env: dict[str, Any] = {}
+    for entry in [files] if isinstance(files, str | dict) else files:
+        env.update(_env_file(entry))
+    given = service.get("environment", {})
+    if isinstance(given, list):
+        given = dict(item.split("=", 1) for item in given)
+    return {**env, **given}
 
 
 def test_schema_file_is_shipped_with_check_jsonschema() -> None:
@@ -123,7 +136,8 @@ def test_airflow_service_runs_celery_and_shares_the_secrets(
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == JWT_SECRET
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == EXECUTION_API_URL
     assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
-    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].endswith("@postgres/airflow")
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
 
 
@@ -264,13 +278,18 @@ def test_the_care_api_gets_the_care_settings_and_no_airflow_secret(
     assert env["CARE_ENCRYPTION_KEYS"].startswith("${CARE_ENCRYPTION_KEYS:?")
     assert env["CARE_MATCH_KEY"].startswith("${CARE_MATCH_KEY:?")
     assert "postgres/care" in env["CARE_DATABASE_URL"]
-    assert not [name for name in env if name.startswith("AIRFLOW__")]
+    # deploy/stack.env's Airflow settings (no secret there), none of the Airflow services'
+    own = _environment(services["airflow-scheduler"])
+    airflow_given = {k for k in services["airflow-scheduler"]["environment"] if "AIRFLOW" in k}
+    assert airflow_given and not airflow_given & set(env)
+    assert not [k for k, v in env.items() if k.startswith("AIRFLOW__") and v != own[k]]
+    assert not [v for v in _env_file("deploy/stack.env").values() if "$" in v or "@" in v]
     assert "care-var:/opt/care/var" not in services["care-api"].get("volumes", [])
 
 
 def test_worker_is_a_scalable_celery_worker(services: dict[str, Any]) -> None:
     worker = services["airflow-worker"]
-    assert worker["command"] == "celery worker"
+    assert worker["command"] == "celery worker --queues default,routing"
     assert "replicas" in worker["deploy"]
     assert "container_name" not in worker
 
