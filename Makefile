@@ -100,5 +100,19 @@ ui: install
 bench: install
 	@$(BIN)/python bench/dag_parse.py
 
+# The compose file's CeleryExecutor stack natively (README, "The distributed stack,
+# natively"): fresh databases on the local PostgreSQL, the broker on the local Redis, the
+# API server, scheduler, DAG processor, triggerer, two Celery workers and the care API,
+# from deploy/stack.env; logs, PIDs and secrets in var/stack/. stack-down stops them.
+.PHONY: stack stack-down
+STACK_PORT ?= 8080
+STACK_CARE_PORT ?= 8000
+stack: install
+	@$(BIN)/python -m care_sim.stack up --run-dir $(VAR)/stack --port $(STACK_PORT) \
+		--care-port $(STACK_CARE_PORT)
+
+stack-down:
+	@$(BIN)/python -m care_sim.stack down --run-dir $(VAR)/stack
+
 clean:
 	rm -rf $(VAR)

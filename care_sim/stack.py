@@ -628,7 +628,9 @@ def up(layout: Layout, *, timeout: float = 240.0, echo: Callable[[str], None] = 
     running = [p for p in recorded(layout.run_dir) if p.alive()]
     if running:
         names = ", ".join(p.name for p in running)
-        raise StackError(f"a stack is running from {layout.run_dir} ({names}): stop it first")
+        raise StackError(
+            f"a stack is running from {layout.run_dir} ({names}): stop it first (make stack-down)"
+        )
     for stale in pid_dir(layout.run_dir).glob("*.pid"):
         stale.unlink()
     check_servers(layout)
