@@ -265,7 +265,6 @@ class Component:
     argv: tuple[str, ...]
     care_api: bool = False
     worker: str = ""
-    after_api: bool = False  # started once the API server answers (compose's depends_on)
 
 
 def components(layout: Layout) -> list[Component]:
@@ -286,7 +285,6 @@ def components(layout: Layout) -> list[Component]:
                 "--skip-serve-logs",
             ),
             worker=name,
-            after_api=True,
         )
         for name in WORKERS
     ]
@@ -294,7 +292,7 @@ def components(layout: Layout) -> list[Component]:
         Component("api-server", (airflow, "api-server")),
         Component("scheduler", (airflow, "scheduler")),
         Component("dag-processor", (airflow, "dag-processor")),
-        Component("triggerer", (airflow, "triggerer"), after_api=True),
+        Component("triggerer", (airflow, "triggerer")),
         *workers,
         Component(
             "care-api",
@@ -636,16 +634,23 @@ def up(layout: Layout, *, timeout: float = 240.0, echo: Callable[[str], None] = 
     check_servers(layout)
     secret = load_secrets(layout.run_dir)
     metadata, care = layout.databases
-    echo(f"==> fresh databases {metadata} and {care}, migrated; the synthetic county seeded")
+    began = time.monotonic()
+
+    def step(text: str) -> None:
+        echo(f"==> {text} ({time.monotonic() - began:.0f} s)")
+
     prepare(layout, secret)
+    step(f"fresh databases {metadata} and {care}, migrated; the synthetic county seeded")
     (layout.run_dir / "stack.json").write_text(
         json.dumps({**asdict(layout), "run_dir": str(layout.run_dir)}, indent=2) + "\n"
     )
     started: list[Recorded] = []
     try:
-        first = [c for c in components(layout) if not c.after_api]
-        echo("==> starting " + ", ".join(c.name for c in first))
-        started += [start(c, layout, secret) for c in first]
+        # All at once: what needs the API server (the triggerer, tasks on the workers)
+        # waits for it by itself.
+        everything = components(layout)
+        step("starting " + ", ".join(c.name for c in everything))
+        started += [start(c, layout, secret) for c in everything]
         wait_for(
             "the API server",
             lambda: api_health(layout).get("metadatabase", {}).get("status") == "healthy",
@@ -653,9 +658,6 @@ def up(layout: Layout, *, timeout: float = 240.0, echo: Callable[[str], None] = 
             layout,
             timeout,
         )
-        then = [c for c in components(layout) if c.after_api]
-        echo("==> starting " + ", ".join(c.name for c in then))
-        started += [start(c, layout, secret) for c in then]
         wait_for("the care API", lambda: _care_api_up(layout), started, layout, timeout)
         wait_for(
             "the scheduler, DAG processor and triggerer",
@@ -676,7 +678,7 @@ def up(layout: Layout, *, timeout: float = 240.0, echo: Callable[[str], None] = 
             stop(process, grace=10)
         raise
     password = admin_password(layout) or "(see the file below)"
-    echo(f"==> the stack is up; logs and PIDs in {layout.run_dir}/logs and /pids")
+    step(f"the stack is up; logs and PIDs in {layout.run_dir}/logs and /pids")
     echo(f"    Airflow UI and REST API: {layout.api_url}  (admin / {password})")
     echo(f"      password file: {layout.airflow_home}/simple_auth_manager_passwords.json.generated")
     echo(f"    care API: {layout.care_api_url}   workers: {', '.join(WORKERS)} on {WORKER_QUEUES}")

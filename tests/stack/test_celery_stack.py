@@ -212,6 +212,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "--set",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE=False",
         "--set",
+        f"AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT={_free_port()}",
+        "--set",
+        f"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT={_free_port()}",
+        "--set",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=20",
         "--set",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL=2",
@@ -365,6 +369,8 @@ def test_the_per_town_solves_ran_on_the_routing_queue_on_both_workers(stack: Sta
             for ti in stack.task_instances(PLANNING, run["dag_run_id"])
             if ti["task_id"] == "solve" and ti["state"] == "success"
         ]
+    for ti in solves:
+        print(f"solve {ti['rendered_map_index']}: {ti['hostname']} ({ti['duration']:.1f} s)")
     assert len(solves) >= 7, solves  # one per town team of the county, at least once
     assert {ti["queue"] for ti in solves} == {"routing"}
     assert {ti["hostname"] for ti in solves} == set(native.WORKERS), [
@@ -413,6 +419,9 @@ def test_a_worker_killed_mid_task_is_retried_elsewhere_and_the_run_ends_as_undis
     time.sleep(2.0)  # past the task's start: in its body
     worker = stack.processes()[victim["hostname"]]
     killed = native.kill(worker)
+    print(
+        f"killed {victim['hostname']}: {len(killed)} processes, publish try {victim['try_number']}"
+    )
     assert killed and not worker.alive() and not native.session_members(worker.pid)
     assert stack.wait({PLANNING: disturbed}) == {PLANNING: "success"}, stack.failure_report(
         PLANNING, disturbed
@@ -421,6 +430,7 @@ def test_a_worker_killed_mid_task_is_retried_elsewhere_and_the_run_ends_as_undis
     (publish,) = [t for t in stack.task_instances(PLANNING, disturbed) if t["task_id"] == "publish"]
     survivor = next(name for name in native.WORKERS if name != victim["hostname"])
     assert publish["try_number"] > victim["try_number"], publish
+    print(f"publish: try {publish['try_number']} on {publish['hostname']}, {publish['state']}")
     assert publish["hostname"] == survivor, publish
     assert stack.plan_rows() == rows  # the same plan, visits and unplanned contacts
     again = stack.xcom(PLANNING, disturbed, "publish")
