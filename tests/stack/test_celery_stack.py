@@ -17,7 +17,7 @@ its own ports, databases and Redis databases; ``down --drop`` at the end):
 
 Settings of the test stack only: it creates no runs of its own (no schedules, no
 Asset-triggered runs: ``use_job_schedule`` off), so only the test's runs run; the
-heartbeat timeout is 20 s (300 by default) and every retry delay is capped at 3 s by a
+heartbeat timeout is 30 s (300 by default) and every retry delay is capped at 3 s by a
 cluster policy (home_visit_planning waits 2 minutes), so the retry comes within the
 test's time.
 
@@ -216,7 +216,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "--set",
         f"AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT={_free_port()}",
         "--set",
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=20",
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=30",
         "--set",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL=2",
         "--max-retry-delay",
@@ -416,7 +416,7 @@ def test_a_worker_killed_mid_task_is_retried_elsewhere_and_the_run_ends_as_undis
     # and the plan recorded in one transaction: several seconds of work).
     disturbed = stack.trigger(PLANNING, _logical_date(5), {})
     victim = _running(stack, disturbed, "publish")
-    time.sleep(2.0)  # past the task's start: in its body
+    time.sleep(1.5)  # past the task's start, into its body (several seconds long)
     worker = stack.processes()[victim["hostname"]]
     killed = native.kill(worker)
     print(
