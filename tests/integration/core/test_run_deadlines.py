@@ -59,11 +59,14 @@ def test_the_triggerers_callback_answers_text(monkeypatch: pytest.MonkeyPatch) -
 def test_the_deadline_is_the_interval_unless_a_drill_shortens_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from run_deadline_alerts import CALLBACK, run_deadline
+    from run_deadline_alerts import CALLBACK, in_dags_test, run_deadline
 
     monkeypatch.delenv("CARE_RUN_DEADLINE_SECONDS", raising=False)
     alert = run_deadline(dt.timedelta(minutes=15))
-    assert alert.interval == dt.timedelta(minutes=15)
+    assert alert is not None and alert.interval == dt.timedelta(minutes=15)
     assert CALLBACK == "care_tasks.run_deadlines.run_deadline_missed"
     monkeypatch.setenv("CARE_RUN_DEADLINE_SECONDS", "1")
-    assert run_deadline(dt.timedelta(minutes=15)).interval == dt.timedelta(seconds=1)
+    shortened = run_deadline(dt.timedelta(minutes=15))
+    assert shortened is not None and shortened.interval == dt.timedelta(seconds=1)
+    assert in_dags_test(["airflow", "dags", "test", "referral_intake"])
+    assert not in_dags_test(["airflow", "dag-processor"])
