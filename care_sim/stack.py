@@ -19,12 +19,13 @@
   each on the queues ``default,routing`` with two slots) and the care API
   (``python -m care_api.serve`` on 127.0.0.1:``--care-port``).
 
-Each runs in its own process group, its output in ``<run dir>/logs/<name>.log``, its
-PID (and start time, so a recycled PID is never signalled) in ``<run dir>/pids/``.
-``up`` waits until the API server reports the metadata database, scheduler, DAG
-processor and triggerer healthy, both workers answer a Celery ping and the care API
-its metadata, then prints where the UI is and the admin's login. ``down`` sends each
-recorded process group SIGTERM, SIGKILL after ``--grace`` seconds, and waits for it;
+Each runs in its own session, its output in ``<run dir>/logs/<name>.log``, its PID
+(and start time, so a recycled PID is never signalled) in ``<run dir>/pids/``. ``up``
+waits until the API server reports the metadata database, scheduler, DAG processor and
+triggerer healthy, both workers answer a Celery ping and the care API its metadata,
+then prints where the UI is and the admin's login. ``down`` sends each recorded process
+group SIGTERM (a worker finishes its tasks), SIGKILL to everything left in its session
+(task runners included) after ``--grace`` seconds, and waits until none is left;
 ``--drop`` then drops both databases and empties the Redis databases.
 
 Secrets are not in deploy/stack.env: they come from the environment under the names
@@ -94,7 +95,6 @@ SECRET_SOURCES = {
     "CARE_MATCH_KEY": "CARE_MATCH_KEY",
     "CARE_TOKEN_KEY": "CARE_TOKEN_KEY",
 }
-CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 
 
 def worker_hostname() -> str:
