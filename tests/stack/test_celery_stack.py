@@ -49,7 +49,9 @@ from tests.conftest import DEFAULT_PG, TEST_KEYS
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
 
 REDIS = "redis://127.0.0.1:6379"
-REDIS_DB = 4  # the broker's; the care API's rate limits in 5
+# Redis databases for the test stack's broker and rate limits: a pair from 4-5 to 14-15
+# (0 is other tests', 2-3 `make stack`'s), one that no other stack is using.
+REDIS_PAIRS = tuple(range(4, 16, 2))
 PLANNING = "home_visit_planning"
 PULL_HOSPITAL = "H-CJ-UNI"
 RUN_TIMEOUT = 240.0
@@ -61,6 +63,24 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _redis_pair() -> int:
+    """The first of two empty Redis databases (another test run's stack holds keys in
+    its broker's), looked for from a place of this process's own."""
+    import redis
+
+    start = os.getpid() % len(REDIS_PAIRS)
+    ordered = REDIS_PAIRS[start:] + REDIS_PAIRS[:start]
+    for first in ordered:
+        sizes = []
+        for db in (first, first + 1):
+            client = redis.Redis.from_url(f"{REDIS}/{db}")
+            sizes.append(client.dbsize())
+            client.close()
+        if not any(sizes):
+            return first
+    return ordered[0]
 
 
 def _unreachable() -> str | None:
@@ -205,7 +225,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "--care-port",
         str(_free_port()),
         "--redis-db",
-        str(REDIS_DB),
+        str(_redis_pair()),
         "--postgres",
         os.environ.get("CARE_TEST_POSTGRES_URL", DEFAULT_PG),
         # only the runs the test triggers: no schedules, no Asset-triggered runs
