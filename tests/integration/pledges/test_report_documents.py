@@ -52,7 +52,7 @@ def test_the_report_is_laid_out_like_the_cards_and_traces_its_figures(
     # the evaluation table: formula, data source and collection method as the card states
     settled_line = next(line for line in jincheon.indicators if line.code == "discharge_settled")
     assert settled_line.formula and settled_line.data_source
-    assert "<th scope=\"col\">산식</th>" in html and settled_line.formula in html
+    assert '<th scope="col">산식</th>' in html and settled_line.formula in html
     # charts: one per indicator with targets, labels as text in Hangul
     charts = re.findall(r'<svg id="chart-JC-CARE-2026-\d+" role="img"', html)
     assert len(charts) == len(jincheon.series) >= 5
