@@ -418,6 +418,8 @@ def close_incident(
     incident.status, incident.closed_at = "closed", _aware(now)
     incident.closed_by, incident.close_reason, incident.close_note = staff_code, reason, note
     incident.current_step = None
+    # a day-2 visit nobody could be booked for is moot once the incident is closed
+    operations.resolve_alerts(session, ("day2_visit_unassigned",), "incident", str(incident_id))
     session.flush()
     return incident
 

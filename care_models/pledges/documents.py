@@ -40,7 +40,7 @@ ORIGIN_LABELS = {"computed": "자료 산출", "reported": "보고"}
 def num(value: Decimal | None) -> str:
     if value is None:
         return "—"
-    return f"{value.normalize():,f}" if value == value.to_integral() else f"{value:,}"
+    return f"{value.normalize():,f}"  # 90.80 prints as 90.8, 1900.00 as 1,900
 
 
 def pct(value: Decimal | None) -> str:

@@ -70,3 +70,24 @@ def test_the_deadline_is_the_interval_unless_a_drill_shortens_it(
     assert shortened is not None and shortened.interval == dt.timedelta(seconds=1)
     assert in_dags_test(["airflow", "dags", "test", "referral_intake"])
     assert not in_dags_test(["airflow", "dag-processor"])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_closing_an_incident_resolves_its_unassigned_day2_visit(county_engine: Engine) -> None:
+    from care_models.alerts.protocol import close_incident
+    from care_models.operations import raise_alert
+    from care_models.schema import Client, Incident
+
+    with Session(county_engine, expire_on_commit=False) as session, session.begin():
+        client = session.scalar(select(Client.id))
+        staff = session.scalar(select(Staff.code).where(Staff.active.is_(True)))
+        incident = Incident(client_id=client, kind="no_activity", opened_at=NOW)
+        session.add(incident)
+        session.flush()
+        alert = raise_alert(
+            session, workflow="device_alert_sync", kind="day2_visit_unassigned",
+            entity="incident", entity_id=str(incident.id), detail="no coordinator free",
+        )  # fmt: skip
+        assert staff is not None
+        close_incident(session, incident.id, "person_reached", staff, None, NOW)
+    assert alert.resolved_at is not None
