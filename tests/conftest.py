@@ -8,7 +8,6 @@ tests skip, unless CARE_TEST_REQUIRE_POSTGRES=1 (CI), where they fail.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,13 +15,13 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from care_models import migrations
 from care_models.config import load_settings
 from care_models.db import make_engine
 from care_models.privacy import Vault, generate_key
 from care_models.schema import Base
 from care_models.synthetic.county import build_county
 from care_models.synthetic.load import issue_synthetic_tokens, load_county
+from tests.support.databases import scratch_postgres_database, sqlite_database
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TEST_KEYS = {
@@ -74,17 +73,9 @@ def postgres_database() -> Iterator[str]:
         if os.environ.get("CARE_TEST_REQUIRE_POSTGRES") == "1":
             pytest.fail(message)
         pytest.skip(message)
-    name = f"care_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    with scratch_postgres_database(admin_url) as url:
+        yield url
 
 
 def _truncate_all(engine: Engine) -> None:
@@ -97,11 +88,7 @@ def _truncate_all(engine: Engine) -> None:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated care database: a new SQLite file, or the session's PG, emptied."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'care.db'}"
-        engine = make_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
-        yield url
+        yield sqlite_database(tmp_path / "care.db")
     else:
         url = request.getfixturevalue("postgres_database")
         engine = make_engine(url)

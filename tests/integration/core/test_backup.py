@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from care_models import migrations
@@ -23,6 +22,7 @@ from care_models.synthetic.county import build_county
 from care_models.visits.workflow import solve_job
 from care_models.workdays import seoul_today
 from tests.integration.referrals.test_intake import submit
+from tests.support.databases import fresh_database
 from tests.support.referrals import bundle_bytes, intake, specs
 
 NOW = dt.datetime(2026, 12, 4, 1, tzinfo=dt.UTC)
@@ -31,25 +31,8 @@ NOW = dt.datetime(2026, 12, 4, 1, tzinfo=dt.UTC)
 @pytest.fixture
 def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
     """An empty, migrated database of the same backend, apart from the test's own."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'restored.db'}"
-        engine = make_engine(url)
-        migrations.upgrade(engine)
-        engine.dispose()
+    with fresh_database(database_url, tmp_path, "restored") as url:
         yield url
-        return
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    name = f"care_restore_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _plain_text_of(path: Path, backend: str) -> bytes:
