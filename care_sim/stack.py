@@ -39,8 +39,10 @@ timeout) and ``--max-retry-delay S`` caps every task's retry delay with a cluste
 (``<run dir>/airflow/config/airflow_local_settings.py``), so that a retry after a
 worker's death comes within the test's time.
 
-The module imports the standard library only at its top: Airflow imports it in the
-workers for :func:`worker_hostname`.
+The stack's settings and layout are in care_sim/stack_settings.py, its processes (start,
+stop, kill, session members, recorded PIDs) in care_sim/stack_processes.py; this module
+brings it up and down and re-exports both. All three import the standard library only
+at their top: Airflow imports this one in the workers for :func:`worker_hostname`.
 """
 
 from __future__ import annotations
@@ -48,53 +50,95 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import secrets
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-ENV_FILE = ROOT / "deploy" / "stack.env"
-BIN = Path(sys.executable).parent
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379"
-
-# The Celery queues every worker consumes (the compose worker's `--queues` too).
-WORKER_QUEUES = "default,routing"
-WORKERS = ("care-worker-1", "care-worker-2")
-# Names the task instance's host after the worker that ran it (see worker_hostname).
-WORKER_HOSTNAME_ENV = "STACK_WORKER_HOSTNAME"
-HOSTNAME_CALLABLE = "AIRFLOW__CORE__HOSTNAME_CALLABLE"
-
-# What docker-compose.yml gives its services apart from deploy/stack.env, because the
-# values carry a password or a key: here computed (local trust URLs) or from `secrets.env`.
-CARE_CREDENTIALS = ("CARE_DATABASE_URL", "CARE_ENCRYPTION_KEYS", "CARE_MATCH_KEY", "CARE_TOKEN_KEY")
-AIRFLOW_CREDENTIALS = (
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
-    "AIRFLOW__CELERY__RESULT_BACKEND",
-    "AIRFLOW__API_AUTH__JWT_SECRET",
-    "AIRFLOW__API__SECRET_KEY",
-    "AIRFLOW__CORE__FERNET_KEY",
+# The parts, re-exported: tests, benchmarks and the Makefile use them from here.
+from care_sim.stack_processes import (
+    Recorded,
+    kill,
+    pid_dir,
+    recorded,
+    session_members,
+    start,
+    stop,
 )
-# setting -> the environment variable docker-compose.yml reads it from
-SECRET_SOURCES = {
-    "AIRFLOW__API_AUTH__JWT_SECRET": "AIRFLOW_JWT_SECRET",
-    "AIRFLOW__API__SECRET_KEY": "AIRFLOW_API_SECRET_KEY",
-    "AIRFLOW__CORE__FERNET_KEY": "AIRFLOW_FERNET_KEY",
-    "CARE_ENCRYPTION_KEYS": "CARE_ENCRYPTION_KEYS",
-    "CARE_MATCH_KEY": "CARE_MATCH_KEY",
-    "CARE_TOKEN_KEY": "CARE_TOKEN_KEY",
-}
+from care_sim.stack_settings import (
+    AIRFLOW_CREDENTIALS,
+    BIN,
+    CARE_CREDENTIALS,
+    DEFAULT_POSTGRES,
+    DEFAULT_REDIS,
+    ENV_FILE,
+    HOSTNAME_CALLABLE,
+    ROOT,
+    SECRET_SOURCES,
+    WORKER_HOSTNAME_ENV,
+    WORKER_QUEUES,
+    WORKERS,
+    Component,
+    Layout,
+    components,
+    credentials,
+    load_secrets,
+    process_env,
+    read_env_file,
+    settings,
+    translate,
+)
+
+__all__ = [
+    "AIRFLOW_CREDENTIALS",
+    "BIN",
+    "CARE_CREDENTIALS",
+    "DEFAULT_POSTGRES",
+    "DEFAULT_REDIS",
+    "ENV_FILE",
+    "HOSTNAME_CALLABLE",
+    "ROOT",
+    "SECRET_SOURCES",
+    "WORKERS",
+    "WORKER_HOSTNAME_ENV",
+    "WORKER_QUEUES",
+    "Component",
+    "Layout",
+    "Recorded",
+    "StackError",
+    "admin_password",
+    "api_health",
+    "check_servers",
+    "components",
+    "credentials",
+    "down",
+    "drop_databases",
+    "fresh_databases",
+    "kill",
+    "load_layout",
+    "load_secrets",
+    "main",
+    "pid_dir",
+    "ping_workers",
+    "prepare",
+    "process_env",
+    "read_env_file",
+    "recorded",
+    "session_members",
+    "settings",
+    "start",
+    "status",
+    "stop",
+    "translate",
+    "up",
+    "wait_for",
+    "worker_hostname",
+]
 
 
 def worker_hostname() -> str:
@@ -104,320 +148,6 @@ def worker_hostname() -> str:
     share this machine's, so each worker is named by its Celery hostname.
     """
     return os.environ.get(WORKER_HOSTNAME_ENV) or socket.getfqdn()
-
-
-# -- settings ----------------------------------------------------------------------------
-
-
-def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
-    """KEY=value lines, as compose reads an env_file (comments and blank lines skipped)."""
-    settings: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        key, sep, value = text.partition("=")
-        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
-            raise ValueError(f"{path}:{number}: not a KEY=value line")
-        settings[key] = value
-    return settings
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where this stack lives: its folder, names, ports and servers."""
-
-    run_dir: Path
-    name: str = "stack"
-    port: int = 8080
-    care_port: int = 8000
-    redis_db: int = 2
-    postgres: str = DEFAULT_POSTGRES
-    redis: str = DEFAULT_REDIS
-    overrides: dict[str, str] = field(default_factory=dict)
-    max_retry_delay: float | None = None
-
-    @property
-    def airflow_home(self) -> Path:
-        return self.run_dir / "airflow"
-
-    @property
-    def var_dir(self) -> Path:
-        return self.run_dir / "var"
-
-    @property
-    def databases(self) -> tuple[str, str]:
-        return f"airflow_{self.name}", f"care_{self.name}"
-
-    def database_url(self, database: str) -> str:
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.postgres).set(database=database).render_as_string(hide_password=False)
-
-    @property
-    def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def care_api_url(self) -> str:
-        return f"http://127.0.0.1:{self.care_port}"
-
-
-def translate(key: str, value: str, layout: Layout) -> str:
-    """A deploy/stack.env value, from the compose network to this machine."""
-    redis_host = layout.redis.rstrip("/")
-
-    def redis_db(match: re.Match[str]) -> str:
-        return f"{redis_host}/{layout.redis_db + int(match.group(1))}"
-
-    value = re.sub(r"redis://(?::@)?redis:6379/(\d+)", redis_db, value)
-    value = value.replace("http://airflow-apiserver:8080/", f"{layout.api_url}/")
-    value = value.replace("/opt/care/var", str(layout.var_dir)).replace("/opt/care", str(ROOT))
-    if key == "AIRFLOW__API__HOST":
-        value = "127.0.0.1"
-    if key == "AIRFLOW__API__PORT":
-        value = str(layout.port)
-    return value
-
-
-def credentials(layout: Layout, secret: Mapping[str, str]) -> dict[str, str]:
-    """The settings compose gives apart: local trust URLs, and the stack's secrets."""
-    metadata, care = layout.databases
-    metadata_url = layout.database_url(metadata)
-    return {
-        # psycopg (3), the project's own driver, serves Airflow's async engine too
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": metadata_url,
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata_url}",
-        "CARE_DATABASE_URL": layout.database_url(care),
-        **{key: secret[key] for key in SECRET_SOURCES},
-    }
-
-
-def settings(
-    layout: Layout, secret: Mapping[str, str], *, care_api: bool = False
-) -> dict[str, str]:
-    """Every AIRFLOW__/CARE_ setting a process gets: deploy/stack.env translated, and the
-    credentials (the care API's without Airflow's, as in compose)."""
-    values = {key: translate(key, value, layout) for key, value in read_env_file().items()}
-    given = credentials(layout, secret)
-    for key in CARE_CREDENTIALS if care_api else (*AIRFLOW_CREDENTIALS, *CARE_CREDENTIALS):
-        values[key] = given[key]
-    if not care_api:
-        values.update(layout.overrides)
-    return values
-
-
-def process_env(
-    layout: Layout, secret: Mapping[str, str], *, care_api: bool = False, worker: str = ""
-) -> dict[str, str]:
-    """A process's whole environment: this one's, less any AIRFLOW/CARE_ variable, plus
-    the stack's settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "CARE_"))}
-    env.update(settings(layout, secret, care_api=care_api))
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["PYTHONPATH"] = os.pathsep.join((str(ROOT), str(ROOT / "plugins")))
-    env["PYTHONUNBUFFERED"] = "1"
-    if not care_api:
-        env["AIRFLOW_HOME"] = str(layout.airflow_home)
-    if worker:
-        env[HOSTNAME_CALLABLE] = "care_sim.stack.worker_hostname"
-        env[WORKER_HOSTNAME_ENV] = worker
-    return env
-
-
-def load_secrets(run_dir: Path) -> dict[str, str]:
-    """The stack's secrets: from the environment, else from or into ``secrets.env``."""
-    path = run_dir / "secrets.env"
-    stored = read_env_file(path) if path.is_file() else {}
-    found: dict[str, str] = {}
-    for key, source in SECRET_SOURCES.items():
-        found[key] = os.environ.get(source) or stored.get(key) or _generate(key)
-    if {k: stored.get(k) for k in found} != found:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        lines = ["# Generated by care_sim.stack: the stack's secrets (keep private)."]
-        lines += [f"{key}={value}" for key, value in found.items()]
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
-    return found
-
-
-def _generate(key: str) -> str:
-    if key == "AIRFLOW__CORE__FERNET_KEY":
-        from cryptography.fernet import Fernet
-
-        return Fernet.generate_key().decode()
-    if key.startswith("CARE_"):
-        from care_models.privacy import generate_key
-
-        return generate_key()
-    return secrets.token_urlsafe(32)
-
-
-# -- processes ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Component:
-    name: str
-    argv: tuple[str, ...]
-    care_api: bool = False
-    worker: str = ""
-
-
-def components(layout: Layout) -> list[Component]:
-    airflow = str(BIN / "airflow")
-    workers = [
-        Component(
-            name,
-            # Logs are files on this one machine, read by the API server directly; two
-            # log servers would also want the same port.
-            (
-                airflow,
-                "celery",
-                "worker",
-                "--celery-hostname",
-                name,
-                "--queues",
-                WORKER_QUEUES,
-                "--skip-serve-logs",
-            ),
-            worker=name,
-        )
-        for name in WORKERS
-    ]
-    return [
-        Component("api-server", (airflow, "api-server")),
-        Component("scheduler", (airflow, "scheduler")),
-        Component("dag-processor", (airflow, "dag-processor")),
-        Component("triggerer", (airflow, "triggerer")),
-        *workers,
-        Component(
-            "care-api",
-            (
-                sys.executable,
-                "-m",
-                "care_api.serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(layout.care_port),
-                "--workers",
-                "1",
-            ),
-            care_api=True,
-        ),
-    ]
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """A started process: its PID (also its process group) and start time."""
-
-    name: str
-    pid: int
-    started: str
-
-    def alive(self) -> bool:
-        return _start_time(self.pid) == self.started
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] == "Z":
-        return None
-    return fields[19]
-
-
-def session_members(sid: int) -> list[int]:
-    """Live (not zombie) processes of a session: a component and everything it started,
-    task runners included (Airflow puts each in a process group of its own)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[3]) == sid:
-            members.append(int(entry.name))
-    return members
-
-
-def kill(process: Recorded, wait: float = 10.0) -> list[int]:
-    """SIGKILL every process of the component's session at once (as if its host died),
-    and wait until they are gone; the PIDs killed."""
-    if not process.alive():
-        return []
-    members = session_members(process.pid)
-    for pid in members:
-        with _no_such_process():
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + wait
-    while session_members(process.pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return members
-
-
-def pid_dir(run_dir: Path) -> Path:
-    return run_dir / "pids"
-
-
-def recorded(run_dir: Path) -> list[Recorded]:
-    found = []
-    for path in sorted(pid_dir(run_dir).glob("*.pid")):
-        pid, _, started = path.read_text().strip().partition(" ")
-        found.append(Recorded(path.stem, int(pid), started))
-    return found
-
-
-def start(component: Component, layout: Layout, secret: Mapping[str, str]) -> Recorded:
-    logs = layout.run_dir / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    pid_dir(layout.run_dir).mkdir(parents=True, exist_ok=True)
-    env = process_env(layout, secret, care_api=component.care_api, worker=component.worker)
-    with (logs / f"{component.name}.log").open("ab") as log:
-        process = subprocess.Popen(
-            component.argv,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: down signals the whole group
-        )
-    started = _start_time(process.pid) or ""
-    (pid_dir(layout.run_dir) / f"{component.name}.pid").write_text(f"{process.pid} {started}\n")
-    return Recorded(component.name, process.pid, started)
-
-
-def stop(process: Recorded, grace: float = 30.0) -> None:
-    """SIGTERM to the component's process group (if its leader is still the process
-    started: a Celery worker then finishes its tasks), then wait until nothing of its
-    session is left; SIGKILL to the whole session after ``grace`` seconds."""
-    if process.alive():
-        with _no_such_process():
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while members := session_members(process.pid):
-        if time.monotonic() > deadline:
-            for pid in members:
-                with _no_such_process():
-                    os.kill(pid, signal.SIGKILL)
-        time.sleep(0.2)
-
-
-def _no_such_process() -> suppress:
-    return suppress(ProcessLookupError)
 
 
 # -- waiting -----------------------------------------------------------------------------
