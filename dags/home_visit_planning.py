@@ -28,12 +28,18 @@ replans the plans in force:
 Params: `horizon_days` (default 7); `plan`: `auto` (the next horizon on schedule or
 by hand, the plans in force when the Asset triggers), `next` or `current` (after
 recording a coordinator's sick leave: `airflow dags trigger home_visit_planning
--c '{"plan": "current"}'`). XCom holds codes, dates and times only.
+-c '{"plan": "current"}'`); `seconds_per_problem` (default 1.0): PyVRP's work budget
+per routing problem (a fixed number of iterations, so a plan repeats exactly; less is
+faster and plans worse: for benchmarks). XCom holds codes, dates and times only.
+
+At most `AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE` solves (default 2, fewer than the
+workers' slots, so other workflows always find one) run at once; bench/scale.py sets it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from airflow.sdk import (
     Asset,
@@ -53,6 +59,8 @@ def _assets() -> tuple[Asset, Asset, Asset]:  # plugins are imported inside func
 
 
 URGENT_VISITS, CARE_PLANS_CHANGED, VISIT_PLAN = _assets()
+# Per-town solves running at once, over all workers (their task's max_active_tis_per_dag).
+SOLVES_AT_ONCE = int(os.environ.get("AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE") or 2)
 
 
 @dag(
@@ -68,6 +76,7 @@ URGENT_VISITS, CARE_PLANS_CHANGED, VISIT_PLAN = _assets()
     params={
         "horizon_days": Param(7, type="integer", minimum=1, maximum=31),
         "plan": Param("auto", type="string", enum=["auto", "next", "current"]),
+        "seconds_per_problem": Param(1.0, type="number", minimum=0.01, maximum=30),
     },
     default_args={
         "owner": "integrated-care-team",
@@ -93,12 +102,20 @@ def home_visit_planning() -> None:
     def jobs(gated: dict[str, object]) -> list[dict[str, object]]:
         return list(gated["jobs"])  # type: ignore[call-overload]
 
-    @task(map_index_template="{{ job_label }}", queue="routing", max_active_tis_per_dag=2)
+    @task(
+        map_index_template="{{ job_label }}",
+        queue="routing",
+        max_active_tis_per_dag=SOLVES_AT_ONCE,
+    )
     def solve(gated: dict[str, object], job: dict[str, object]) -> dict[str, object]:
         from care_tasks.visits import solve_job
 
-        get_current_context()["job_label"] = f"{job['town']} {job['horizon'][0]}"  # type: ignore[index,typeddict-unknown-key]
-        return solve_job(job, str(gated["today"]))
+        context = get_current_context()
+        context["job_label"] = f"{job['town']} {job['horizon'][0]}"  # type: ignore[index,typeddict-unknown-key]
+        dag_run = context.get("dag_run")
+        conf = {**context["params"], **(getattr(dag_run, "conf", None) or {})}
+        seconds = float(conf.get("seconds_per_problem") or 1.0)
+        return solve_job(job, str(gated["today"]), seconds)
 
     # A horizon reused as it is has no town to solve: the mapped solve is skipped, and the
     # plan gate must still run (it re-publishes the plan in force).

@@ -188,7 +188,10 @@ def gate_demand(
 
 
 def solve_job(
-    factory: sessionmaker[Session], job: dict[str, Any], today: dt.date
+    factory: sessionmaker[Session],
+    job: dict[str, Any],
+    today: dt.date,
+    seconds_per_problem: float = SECONDS_PER_PROBLEM,
 ) -> dict[str, Any]:
     """Route one town team's contacts over one horizon (one job of the mapped solve).
 
@@ -196,6 +199,7 @@ def solve_job(
     (:func:`care_models.visits.routing.replan`): routes of a coordinator now on leave,
     routes holding a contact no longer due, and new urgent or booked visits, inserted
     where they disturb the fewest stops; days before ``today`` are kept as they were.
+    ``seconds_per_problem`` is PyVRP's work budget per routing problem.
     """
     from care_models.visits.planning import partitions, plan_to_rows, restrict, team
     from care_models.visits.routing import plan_days, replan
@@ -211,7 +215,7 @@ def solve_job(
     days = working_days(first, last)
     if previous is None:
         plan = plan_days(
-            mine, members, days, travel=travel, seconds_per_problem=SECONDS_PER_PROBLEM
+            mine, members, days, travel=travel, seconds_per_problem=seconds_per_problem
         )
     else:
         plan = replan(
@@ -221,7 +225,7 @@ def solve_job(
             [d for d in days if d >= today],
             changed_days=set(),
             travel=travel,
-            seconds_per_problem=SECONDS_PER_PROBLEM,
+            seconds_per_problem=seconds_per_problem,
         )
     plan.horizon_start, plan.horizon_end = first, last
     return {**plan_to_rows(plan), "town": town}

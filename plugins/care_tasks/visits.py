@@ -36,11 +36,13 @@ def gate_demand(which: str, days: int, today: str, run_key: str | None = None) -
 
 
 @care_task
-def solve_job(job: dict[str, Any], today: str) -> dict[str, Any]:
+def solve_job(
+    job: dict[str, Any], today: str, seconds_per_problem: float = workflow.SECONDS_PER_PROBLEM
+) -> dict[str, Any]:
     """Route one town team's contacts over one horizon (a mapped task per job)."""
     day = dt.date.fromisoformat(today)
     with care_context(day) as ctx:
-        return workflow.solve_job(ctx.factory, job, day)
+        return workflow.solve_job(ctx.factory, job, day, seconds_per_problem)
 
 
 @care_task

@@ -136,16 +136,41 @@ def test_workers_consume_the_same_queues_and_the_solves_have_their_own(tmp_path:
     assert native.read_env_file()["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == "default"
     solve = _task_keywords(PROJECT_ROOT / "dags" / "home_visit_planning.py", "solve")
     assert solve["queue"] == "routing"
-    # fewer solves at once than the two workers' four slots: one is always free
+    # fewer solves at once than the two workers' four slots: one is always free (unless
+    # AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE says otherwise: bench/scale.py)
+    assert solve["max_active_tis_per_dag"] == "SOLVES_AT_ONCE"
+    at_once = _solves_at_once(PROJECT_ROOT / "dags" / "home_visit_planning.py")
+    assert at_once.replace(" ", "") == (
+        "int(os.environ.get('AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE')or2)"
+    )
+    assert "AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE" not in native.read_env_file()
     slots = int(native.read_env_file()["AIRFLOW__CELERY__WORKER_CONCURRENCY"])
-    assert solve["max_active_tis_per_dag"] < slots * len(native.WORKERS)
+    assert slots * len(native.WORKERS) > 2  # the default of SOLVES_AT_ONCE
 
 
 def _task_keywords(path: Path, name: str) -> dict[str, Any]:
-    """The literal keywords of the @task decorator of the function ``name``."""
+    """The keywords of the @task decorator of the function ``name``: literals as values,
+    anything else as its source."""
+
+    def value(node: ast.expr) -> Any:
+        try:
+            return ast.literal_eval(node)
+        except ValueError:
+            return ast.unparse(node)
+
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.FunctionDef) and node.name == name:
             for decorator in node.decorator_list:
                 if isinstance(decorator, ast.Call):
-                    return {k.arg: ast.literal_eval(k.value) for k in decorator.keywords if k.arg}
+                    return {k.arg: value(k.value) for k in decorator.keywords if k.arg}
     raise AssertionError(f"no @task(...) on {name} in {path}")
+
+
+def _solves_at_once(path: Path) -> str:
+    """The source of the module-level SOLVES_AT_ONCE of a DAG file."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == [
+            "SOLVES_AT_ONCE"
+        ]:
+            return ast.unparse(node.value)
+    raise AssertionError(f"no SOLVES_AT_ONCE in {path}")
