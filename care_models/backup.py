@@ -124,7 +124,7 @@ def _run(command: list[str], env: dict[str, str]) -> None:
         raise DataError(f"{tool}: {reason}")
 
 
-def _sqlite_copy(source_file: Path, target_file: Path) -> None:
+def sqlite_copy(source_file: Path, target_file: Path) -> None:
     """SQLite's online backup, page by page, of one file into another."""
     source = sqlite3.connect(source_file)
     target = sqlite3.connect(target_file)
@@ -147,7 +147,7 @@ def backup(engine: Engine, path: Path, now: dt.datetime) -> Manifest:
     backend = engine.url.get_backend_name()
     counts = row_counts(engine)
     if backend == "sqlite":
-        _sqlite_copy(_sqlite_file(engine), path)
+        sqlite_copy(_sqlite_file(engine), path)
     elif backend == "postgresql":
         options, env = _libpq(engine)
         _run(
@@ -196,7 +196,7 @@ def restore(engine: Engine, path: Path) -> Manifest:
     if backend == "sqlite":
         engine.dispose()
         target_file = _sqlite_file(engine)
-        _sqlite_copy(path, target_file)
+        sqlite_copy(path, target_file)
         make_private(target_file)
     else:
         _drop_empty_schema(engine)

@@ -8,6 +8,7 @@ detail names the rule and the record's non-personal key, never a personal value.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,19 +60,38 @@ def raise_alert(
     return alert
 
 
-def resolve_alerts(session: Session, kinds: tuple[str, ...], entity: str, entity_id: str) -> int:
-    """Mark the open alerts of ``kinds`` on one record resolved; how many were open."""
-    open_alerts = session.scalars(
+def open_alerts_on(
+    session: Session, kinds: tuple[str, ...], entity: str, entity_ids: Iterable[str]
+) -> dict[str, list[OperationalAlert]]:
+    """The open alerts of ``kinds`` on each of these records (one query for many)."""
+    wanted = sorted(set(entity_ids))
+    found: dict[str, list[OperationalAlert]] = {}
+    if not wanted:
+        return found
+    for alert in session.scalars(
         select(OperationalAlert).where(
             OperationalAlert.kind.in_(kinds),
             OperationalAlert.entity == entity,
-            OperationalAlert.entity_id == entity_id,
+            OperationalAlert.entity_id.in_(wanted),
             OperationalAlert.resolved_at.is_(None),
         )
-    ).all()
-    for alert in open_alerts:
+    ):
+        found.setdefault(alert.entity_id, []).append(alert)
+    return found
+
+
+def mark_resolved(alerts: Iterable[OperationalAlert]) -> int:
+    """Mark these alerts resolved now; how many there were."""
+    count = 0
+    for alert in alerts:
         alert.resolved_at = _now()
-    return len(open_alerts)
+        count += 1
+    return count
+
+
+def resolve_alerts(session: Session, kinds: tuple[str, ...], entity: str, entity_id: str) -> int:
+    """Mark the open alerts of ``kinds`` on one record resolved; how many were open."""
+    return mark_resolved(open_alerts_on(session, kinds, entity, [entity_id]).get(entity_id, []))
 
 
 def open_entity_ids(session: Session, kinds: tuple[str, ...], entity: str) -> list[str]:

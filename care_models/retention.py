@@ -69,7 +69,8 @@ def start_of(day: dt.date) -> dt.datetime:
 
 
 def purge_raw_bundles(session: Session, today: dt.date, days: int) -> int:
-    """Empty the raw Bundles of referrals decided more than ``days`` days before ``today``."""
+    """Empty the raw Bundles (and their parsed records) of referrals decided more than
+    ``days`` days before ``today``."""
     cutoff = start_of(today - dt.timedelta(days=days))
     result = session.execute(
         update(Referral)
@@ -78,7 +79,7 @@ def purge_raw_bundles(session: Session, today: dt.date, days: int) -> int:
             Referral.last_updated < cutoff,
             Referral.raw_purged_at.is_(None),
         )
-        .values(raw_payload_enc="", raw_purged_at=start_of(today))
+        .values(raw_payload_enc="", record_enc=None, raw_purged_at=start_of(today))
         .execution_options(synchronize_session=False)
     )
     count = int(getattr(result, "rowcount", 0) or 0)

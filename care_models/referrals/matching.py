@@ -2,10 +2,13 @@
 
 Keyed hashes only (see :class:`care_models.privacy.Vault`): RRN first, else name,
 birth date and phone. Anything uncertain goes to review; never merged automatically.
+:func:`decide` is the rule; :func:`match_person` asks the database for one person,
+and intake's batch (``intake_batch.py``) asks it once for a whole batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from care_models.fhir.bundle import ReferralRecord
-from care_models.privacy import Vault
+from care_models.privacy import PersonalFields, Vault
 from care_models.schema import Client
 
 
@@ -24,23 +27,29 @@ class Match:
     candidates: tuple[int, ...] = ()
 
 
-def match_person(session: Session, vault: Vault, record: ReferralRecord) -> Match:
-    """Keyed-hash matching: RRN, else name+birth+phone; anything uncertain goes to review."""
-    person = record.person
+@dataclass(frozen=True)
+class PersonKeys:
+    """A person's keyed hashes, as the clients table holds them (None: not known)."""
 
-    def ids(column: Any, value: str | None) -> set[int]:
-        if value is None:
-            return set()
-        return set(session.scalars(select(Client.id).where(column == value)))
+    rrn: str | None
+    name_birth_phone: str | None
+    name_birth: str
 
-    by_rrn = ids(Client.rrn_hash, vault.rrn_hash(person.rrn) if person.rrn else None)
-    by_nbp = ids(
-        Client.name_birth_phone_hash,
-        vault.name_birth_phone_hash(person.name, person.birth_date, person.phone)
-        if person.phone
-        else None,
+
+def person_keys(vault: Vault, person: PersonalFields) -> PersonKeys:
+    return PersonKeys(
+        rrn=vault.rrn_hash(person.rrn) if person.rrn else None,
+        name_birth_phone=(
+            vault.name_birth_phone_hash(person.name, person.birth_date, person.phone)
+            if person.phone
+            else None
+        ),
+        name_birth=vault.name_birth_hash(person.name, person.birth_date),
     )
-    by_nb = ids(Client.name_birth_hash, vault.name_birth_hash(person.name, person.birth_date))
+
+
+def decide(by_rrn: Set[int], by_nbp: Set[int], by_nb: Set[int]) -> Match:
+    """The rule, from the clients each key found: RRN, else name+birth+phone; else review."""
     if by_rrn:
         (client_id,) = by_rrn
         if by_nbp and by_nbp != by_rrn:  # the RRN says one person, name/birth/phone another
@@ -52,3 +61,19 @@ def match_person(session: Session, vault: Vault, record: ReferralRecord) -> Matc
     if by_nbp or by_nb:  # several exact matches, or same name and birth date, other phone
         return Match("review", candidates=tuple(sorted(by_nbp | by_nb)))
     return Match("new")
+
+
+def match_person(session: Session, vault: Vault, record: ReferralRecord) -> Match:
+    """Keyed-hash matching of one person against the clients table."""
+
+    def ids(column: Any, value: str | None) -> set[int]:
+        if value is None:
+            return set()
+        return set(session.scalars(select(Client.id).where(column == value)))
+
+    keys = person_keys(vault, record.person)
+    return decide(
+        ids(Client.rrn_hash, keys.rrn),
+        ids(Client.name_birth_phone_hash, keys.name_birth_phone),
+        ids(Client.name_birth_hash, keys.name_birth),
+    )

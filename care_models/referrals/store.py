@@ -42,9 +42,8 @@ from care_models.fhir.bundle import (
     parse_referral,
 )
 from care_models.privacy import Vault, audit
+from care_models.referrals.records import RAW_FIELD, encode_record, raw_bundle
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
-
-RAW_FIELD = "referrals.raw_payload"
 
 
 @dataclass(frozen=True)
@@ -296,6 +295,7 @@ def _referral_row(vault: Vault, item: Incoming, now: dt.datetime) -> dict[str, A
         "identifier_value": item.record.identifier_value,
         "source": item.source,
         "raw_payload_enc": vault.encrypt(item.body.decode("utf-8"), RAW_FIELD),
+        "record_enc": encode_record(vault, item.record),
         "payload_sha256": hashlib.sha256(item.body).hexdigest(),
         "status": "received",
         "task_version": 1,
@@ -318,10 +318,6 @@ def record_rejection(factory: sessionmaker[Session], actor: str, issues: Sequenc
             fields=[i.expression for i in issues][:20],
             purpose=issues[0].diagnostics[:200] if issues else None,
         )
-
-
-def raw_bundle(vault: Vault, referral: Referral) -> bytes:
-    return vault.decrypt(referral.raw_payload_enc, RAW_FIELD).encode("utf-8")
 
 
 def set_status(

@@ -37,6 +37,9 @@ class Referral(Base):
     # Emptied ('') by the retention job (care_models.retention), which sets raw_purged_at.
     raw_payload_enc: Mapped[str] = mapped_column(Text)
     raw_purged_at: Mapped[dt.datetime | None]
+    # What the county took from the Bundle, parsed once on arrival (referrals/records.py),
+    # encrypted; NULL for referrals stored before it existed and after retention.
+    record_enc: Mapped[str | None] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = created_at()
     status: Mapped[str] = mapped_column(String(20), default="received")

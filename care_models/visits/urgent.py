@@ -48,81 +48,145 @@ class Booking:
     late: bool
 
 
-def _on_leave(session: Session, day: dt.date) -> set[int]:
-    """Staff on leave that day (one query for everyone)."""
-    return set(
-        session.scalars(
-            select(StaffLeave.staff_id).where(
-                StaffLeave.start_date <= day, StaffLeave.end_date >= day
+@dataclass(frozen=True)
+class Slot:
+    """Where an urgent visit goes: the coordinator, the day, and their visits before it."""
+
+    staff: Staff
+    day: dt.date
+    position: int
+    late: bool
+
+
+class UrgentBooker:
+    """Books urgent visits in one transaction, looking each thing up once.
+
+    Coordinators, towns, leave and each day's visits are read when first needed and
+    kept: within the booker's transaction only its own bookings change them, and it
+    counts those. So a batch of requests lands on the same days and coordinators as the
+    same requests booked one by one, at the cost of a few queries for the whole batch.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._known: dict[str, Visit | None] = {}
+        self._staff: list[Staff] | None = None
+        self._towns: dict[int, Town] | None = None
+        self._candidates: dict[tuple[int, tuple[str, ...]], list[Staff]] = {}
+        self._away: dict[dt.date, set[int]] = {}
+        self._load: dict[dt.date, dict[int, int]] = {}
+
+    def look_up(self, natural_keys: list[str]) -> None:
+        """Read the visits already booked under these keys (one query for all)."""
+        wanted = [k for k in natural_keys if k not in self._known]
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            found = {
+                v.natural_key: v
+                for v in self.session.scalars(select(Visit).where(Visit.natural_key.in_(part)))
+            }
+            self._known.update({k: found.get(k) for k in part})
+
+    def existing(self, natural_key: str) -> Visit | None:
+        if natural_key not in self._known:
+            self.look_up([natural_key])
+        return self._known[natural_key]
+
+    def plan(self, request: UrgentVisitRequest, town_id: int) -> Slot:
+        """The earliest business day in the window someone can go, held for this request.
+
+        CapacityError when no coordinator has the skills, or none is free within
+        ``SEARCH_DAYS`` business days (nothing is held then).
+        """
+        candidates = self._candidates_for(town_id, request.skills)
+        if not candidates:
+            raise CapacityError(f"no active coordinator has any of the skills {request.skills}")
+        day = next_business_day(request.earliest)
+        for _ in range(SEARCH_DAYS):
+            away, load = self._away_on(day), self._load_on(day)
+            free = [
+                s
+                for s in candidates
+                if s.id not in away and load.get(s.id, 0) < s.max_visits_per_day
+            ]
+            if free:
+                local = [s for s in free if s.office_town_id == town_id] or free[:1]
+                chosen = min(local, key=lambda s: (load.get(s.id, 0), s.code))
+                position = load.get(chosen.id, 0)
+                load[chosen.id] = position + 1
+                return Slot(chosen, day, position, late=day > request.latest)
+            day = next_business_day(day + dt.timedelta(days=1))
+        raise CapacityError(
+            f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}"
+        )
+
+    def book(self, request: UrgentVisitRequest, slot: Slot, *, flush: bool = True) -> Visit:
+        """Write the visit ``plan`` held (``flush=False``: with the rest of a batch)."""
+        visit = _book(self.session, request, slot.staff, slot.day, slot.position, flush=flush)
+        self._known[request.natural_key] = visit
+        return visit
+
+    def _candidates_for(self, town_id: int, skills: tuple[str, ...]) -> list[Staff]:
+        """Coordinators with one of the skills: the town's first, then the nearest towns'."""
+        key = (town_id, skills)
+        if key not in self._candidates:
+            if self._staff is None or self._towns is None:
+                self._staff = list(
+                    self.session.scalars(select(Staff).where(Staff.active.is_(True)))
+                )
+                self._towns = {t.id: t for t in self.session.scalars(select(Town))}
+            towns, home = self._towns, self._towns[town_id]
+
+            def distance(member: Staff) -> tuple[float, str]:
+                office = towns[member.office_town_id]
+                return (
+                    (office.latitude - home.latitude) ** 2
+                    + (office.longitude - home.longitude) ** 2,
+                    member.code,
+                )
+
+            skilled = [s for s in self._staff if set(s.skills) & set(skills)]
+            self._candidates[key] = sorted(skilled, key=distance)
+        return self._candidates[key]
+
+    def _away_on(self, day: dt.date) -> set[int]:
+        """Staff on leave that day (one query for everyone)."""
+        if day not in self._away:
+            self._away[day] = set(
+                self.session.scalars(
+                    select(StaffLeave.staff_id).where(
+                        StaffLeave.start_date <= day, StaffLeave.end_date >= day
+                    )
+                )
             )
-        )
-    )
+        return self._away[day]
 
-
-def _load(session: Session, day: dt.date) -> dict[int, int]:
-    """Visits planned or booked that day, per coordinator (one query for everyone)."""
-    rows = session.execute(
-        select(Visit.staff_id, func.count())
-        .where(
-            Visit.visit_date == day,
-            Visit.status.in_(("planned", "booked")),
-            Visit.staff_id.is_not(None),
-        )
-        .group_by(Visit.staff_id)
-    )
-    return {staff_id: count for staff_id, count in rows if staff_id is not None}
-
-
-def _candidates(session: Session, client: Client, skills: tuple[str, ...]) -> list[Staff]:
-    """Coordinators with one of the skills: the client's town first, then the nearest towns."""
-    staff = [
-        s
-        for s in session.scalars(select(Staff).where(Staff.active.is_(True)))
-        if set(s.skills) & set(skills)
-    ]
-    towns = {t.id: t for t in session.scalars(select(Town))}
-    home = towns[client.town_id]
-
-    def distance(member: Staff) -> tuple[float, str]:
-        office = towns[member.office_town_id]
-        return (
-            (office.latitude - home.latitude) ** 2 + (office.longitude - home.longitude) ** 2,
-            member.code,
-        )
-
-    return sorted(staff, key=distance)
+    def _load_on(self, day: dt.date) -> dict[int, int]:
+        """Visits planned or booked that day, per coordinator (one query for everyone)."""
+        if day not in self._load:
+            rows = self.session.execute(
+                select(Visit.staff_id, func.count())
+                .where(
+                    Visit.visit_date == day,
+                    Visit.status.in_(("planned", "booked")),
+                    Visit.staff_id.is_not(None),
+                )
+                .group_by(Visit.staff_id)
+            )
+            self._load[day] = {staff_id: n for staff_id, n in rows if staff_id is not None}
+        return self._load[day]
 
 
 def book_urgent_visit(session: Session, request: UrgentVisitRequest) -> Booking:
-    existing = session.scalars(
-        select(Visit).where(Visit.natural_key == request.natural_key)
-    ).one_or_none()
+    booker = UrgentBooker(session)
+    existing = booker.existing(request.natural_key)
     if existing is not None:
         return Booking(existing, created=False, late=existing.visit_date > request.latest)
     client = session.get(Client, request.client_id)
     if client is None:
         raise NotFoundError(f"client {request.client_id} does not exist")
-    candidates = _candidates(session, client, request.skills)
-    if not candidates:
-        raise CapacityError(f"no active coordinator has any of the skills {request.skills}")
-    day = next_business_day(request.earliest)
-    for _ in range(SEARCH_DAYS):
-        away, load = _on_leave(session, day), _load(session, day)
-        free = [
-            s for s in candidates if s.id not in away and load.get(s.id, 0) < s.max_visits_per_day
-        ]
-        if free:
-            local = [s for s in free if s.office_town_id == client.town_id] or free[:1]
-            chosen = min(local, key=lambda s: (load.get(s.id, 0), s.code))
-            return Booking(
-                _book(session, request, chosen, day, load.get(chosen.id, 0)),
-                created=True,
-                late=day > request.latest,
-            )
-        day = next_business_day(day + dt.timedelta(days=1))
-    raise CapacityError(
-        f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}"
-    )
+    slot = booker.plan(request, client.town_id)
+    return Booking(booker.book(request, slot), created=True, late=slot.late)
 
 
 def book_named_visit(
@@ -150,6 +214,8 @@ def _book(
     day: dt.date,
     slot: int,
     first: dt.time = FIRST_HOUR,
+    *,
+    flush: bool = True,
 ) -> Visit:
     start_local = dt.datetime.combine(day, first, SEOUL) + dt.timedelta(minutes=SLOT_MINUTES * slot)
     visit = Visit(
@@ -167,12 +233,15 @@ def _book(
         source=request.source,
     )
     session.add(visit)
-    session.flush()
+    if flush:
+        session.flush()
     return visit
 
 
 __all__ = [
     "Booking",
+    "Slot",
+    "UrgentBooker",
     "UrgentVisitRequest",
     "book_named_visit",
     "book_urgent_visit",

@@ -72,7 +72,10 @@ def home_with_referrals(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
         session.execute(
             update(Referral)
             .where(Referral.identifier_value == UNREADABLE.number)
-            .values(raw_payload_enc=vault.encrypt("{}", "clients.name_enc"))
+            .values(
+                raw_payload_enc=vault.encrypt("{}", "clients.name_enc"),
+                record_enc=vault.encrypt("{}", "clients.name_enc"),
+            )
         )
     engine.dispose()
     yield home, care_url

@@ -19,7 +19,7 @@ from care_models.referrals.intake import (
     ON_HOLD_NO_CAPACITY,
     UNDER_REVIEW,
 )
-from care_models.referrals.store import RAW_FIELD
+from care_models.referrals.records import RECORD_FIELD
 from care_models.schema import (
     AuditLog,
     MatchReview,
@@ -121,7 +121,10 @@ def test_an_unreadable_bundle_is_held_with_an_alert_and_the_others_go_on(
         session.execute(
             update(Referral)
             .where(Referral.identifier_value == broken.number)
-            .values(raw_payload_enc=vault.encrypt("{}", "clients.name_enc"))
+            .values(
+                raw_payload_enc=vault.encrypt("{}", "clients.name_enc"),
+                record_enc=vault.encrypt("{}", "clients.name_enc"),
+            )
         )
 
     summary = intake(county_engine, vault)
@@ -185,7 +188,7 @@ def test_every_read_of_a_raw_bundle_is_audited_without_personal_data(
         ids = {str(i) for i in session.scalars(select(Referral.id))}
         reads = session.scalars(select(AuditLog).where(AuditLog.action == "read")).all()
     assert {r.actor for r in reads} == {INTAKE_ACTOR}
-    assert all(r.entity == "referral" and r.fields == [RAW_FIELD] for r in reads)
+    assert all(r.entity == "referral" and r.fields == [RECORD_FIELD] for r in reads)
     gate = sorted(r.entity_id for r in reads if (r.purpose or "").startswith("intake gate"))
     processed = sorted(r.entity_id for r in reads if (r.purpose or "").startswith("intake:"))
     assert gate == sorted(ids) and processed == sorted(ids)
