@@ -35,12 +35,23 @@ number of workers). With ``--slots 2`` one worker already runs two solves at onc
 the ratio says only what a second machine would add, which on one 2-core machine is
 nothing. One process / 1 worker is what the stack costs (task start, parsing, XCom).
 
+The biggest town decides. JC-01 has a third of the clients and a third of the staff,
+and more due contacts than its team has hours: at 5,000 clients its solve was 3/4 of
+the one-process time (25 of 34 s; 1,606 contacts unplanned) and grew much faster than
+the county (164 s at 10,000, over 320 s at 20,000). Profiled at 5,000, 92% of it is the
+planner's repair, which tries each contact that found no room at every coordinator,
+day and position of the town; PyVRP's 48 problems take 6%. A
+100,000-client run would take hours in that one job, whatever the number of workers:
+the default run does not fit in an hour on 2 cores; ``--clients 10000`` took 14
+minutes. Splitting a town's job (by skill, or by blocks of coordinators) would let
+workers share it; the planner does not do that today.
+
 The routing budget is the planner's own: ``--seconds-per-problem`` (the workflow's
 ``seconds_per_problem`` param; 1.0 on schedule) is PyVRP's work for one
 coordinator's problem, a fixed number of iterations (so both sides plan the same),
 with a safety time limit of max(5 s, 3 x that) per problem. The default here, 0.1, is
-a tenth of the workflow's, so that the whole default run stays well under an hour on
-2 cores: it still solves every coordinator's problem, with fewer iterations.
+a tenth of the workflow's: it still solves every coordinator's problem, with fewer
+iterations (the repair above does not depend on it).
 
     .venv/bin/python bench/scale.py [--clients 100000] [--seconds-per-problem 0.1]
         [--slots 1] [--solves-at-once 2] [--horizon-days 14] [--whole-run]
