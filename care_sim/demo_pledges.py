@@ -31,7 +31,8 @@ def operations_history(settings: Settings) -> None:
         f"==> {HISTORY_YEARS} years of operations ({start}..{end}) by the workflows' code: "
         f"{made.referrals} referrals ({made.cases_opened} cases opened), "
         f"{made.alerts_stored} device alerts ({made.incidents_opened} incidents), "
-        f"{made.conferences_held} conferences ({made.decisions} decisions), "
+        f"{made.conferences_held} conferences ({made.decisions} decisions, "
+        f"{made.cases_closed} cases closed), "
         f"{made.readmissions} readmissions, {sum(made.grade_notices.values())} grade notices"
         + (" (made before)" if not made.days else "")
     )

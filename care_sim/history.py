@@ -14,7 +14,10 @@ so that the pledge report has real rows to count:
   (``run_escalation``); the town desk records what happened at each step due
   (:func:`care_sim.desk.answer_due_steps`);
 - **care conferences** (month by month): ``simulate_conferences``, the conference
-  workflow's own steps with decisions in the seeds' proportions;
+  workflow's own steps with decisions in the seeds' proportions; a case whose care
+  plan has reached its end (its services over) is closed at its next conference, as
+  the team closes it (``close_case``: the case and plan close, the client moves to
+  the after-care tier), so the county does not grow into the programme;
 - **what the county is told**: hospital readmissions of people in care (about 12% of
   the discharged within six months, 8% a year of the others: the stays the alert
   workflow suppresses alerts for), and the insurer's long-term-care grade notices
@@ -101,6 +104,7 @@ class OperationsHistory:
     grade_notices: Counter[str] = field(default_factory=Counter)
     conferences_held: int = 0
     decisions: int = 0
+    cases_closed: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -114,6 +118,7 @@ class OperationsHistory:
             "grade_notices": dict(sorted(self.grade_notices.items())),
             "conferences_held": self.conferences_held,
             "decisions": self.decisions,
+            "cases_closed": self.cases_closed,
         }
 
 
@@ -297,6 +302,7 @@ def simulate_operations(
             held = simulate_conferences(session, begin, last, seed=seed + first.toordinal())
             history.conferences_held += held.conferences_held
             history.decisions += held.decisions
+            history.cases_closed += held.cases_closed
         day = begin
         week: tuple[dt.date, dict[dt.date, list[DeviceEvent]]] | None = None
         while day <= last:

@@ -12,9 +12,15 @@ a seed; idempotent per day (a day whose conferences are already held is skipped)
 The proportions (per need at a discussed item): plan approved 45%, service linked
 33%, plan changed 5%, closed 4%, referred to tier 2 3% (tier 1 only), deferred 3.5%;
 4% of the items are not reached and carry over. That makes about 96.5% of needs
-decided, as Jincheon reported (1,750 of 1,814 in 2023). Services linked in the
-simulated year run for twelve weeks (their end date), so the year's history does not
-pile up on today's visit demand.
+decided, as Jincheon reported (1,750 of 1,814 in 2023). Services linked (or resumed)
+in the simulated year run for twelve weeks (their end date), so the year's history
+does not pile up on today's visit demand.
+
+A case whose care plan has reached its end (:func:`plan_ended`: the plan's validity
+is over, or it linked services and none of them runs any more) is closed when it
+next comes up, as the team closes it: every need of the item is decided
+``close_case`` ("plan ended, after-care"), and the effects close the case and its
+plan and move the client to the after-care tier (a visit every six months).
 """
 
 from __future__ import annotations
@@ -78,6 +84,7 @@ REASONS = {
     "link_service": "서비스 연계 필요",
     "change_plan": "상태 변화로 계획 조정",
     "close_case": "목표 달성, 사후관리로 전환",
+    "plan_ended": "계획 종료, 사후관리로 전환",
     "refer_tier2": "읍·면 자원으로 해결 어려움",
     "defer": "추가 정보 필요",
 }
@@ -90,6 +97,7 @@ class History:
     items: int = 0
     decisions: int = 0
     new_cases: int = 0
+    cases_closed: int = 0
     by_decision: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -99,6 +107,7 @@ class History:
             "agenda_items": self.items,
             "decisions": self.decisions,
             "new_cases": self.new_cases,
+            "cases_closed": self.cases_closed,
             "by_decision": dict(sorted(self.by_decision.items())),
         }
 
@@ -156,6 +165,26 @@ def _new_cases(session: Session, rng: random.Random, day: dt.date, history: Hist
     session.flush()
 
 
+def plan_ended(session: Session, case_id: int, day: dt.date) -> bool:
+    """Whether the case's active care plan has reached its end by ``day``: its validity
+    is over, or it linked services and every one of them has ended (nothing of the
+    plan is still delivered). A plan without services (case management by the risk
+    tier's monitoring) runs until a conference closes it."""
+    plan = session.scalars(
+        select(CarePlan)
+        .where(CarePlan.case_id == case_id, CarePlan.status == "active")
+        .order_by(CarePlan.version.desc())
+    ).first()
+    if plan is None:
+        return False
+    if plan.valid_to is not None and plan.valid_to < day:
+        return True
+    ends = session.scalars(
+        select(PlannedService.end_date).where(PlannedService.care_plan_id == plan.id)
+    ).all()
+    return bool(ends) and all(end is not None and end < day for end in ends)
+
+
 def _hold(
     session: Session,
     conference: Conference,
@@ -186,8 +215,12 @@ def _hold(
             select(Need.id, Need.category).where(Need.case_id == item.case_id).order_by(Need.id)
         ).all()
         decisions = []
+        ended = plan_ended(session, item.case_id, conference.scheduled_on)
         for need_id, category in needs:
             decision = _draw(rng, conference.tier)
+            if ended:  # the plan has run its course: the team closes the case
+                decisions.append(DecisionInput(need_id, "close_case", REASONS["plan_ended"]))
+                continue
             service, cadence = SERVICE_FOR.get(category, ("monitoring", "monthly"))
             linked = decision == "link_service" and service in providers
             decisions.append(
@@ -220,14 +253,18 @@ def _hold(
             history.by_decision[row.decision] = history.by_decision.get(row.decision, 0) + 1
 
 
-def _bound_services(session: Session, day: dt.date) -> None:
-    """Services the simulated conferences linked run for SERVICE_WEEKS weeks."""
-    for service in session.scalars(
-        select(PlannedService).where(
-            PlannedService.start_date == day, PlannedService.end_date.is_(None)
-        )
-    ):
-        service.end_date = day + dt.timedelta(weeks=SERVICE_WEEKS)
+def _open_ended(session: Session) -> set[int]:
+    """The planned services without an end date."""
+    return set(session.scalars(select(PlannedService.id).where(PlannedService.end_date.is_(None))))
+
+
+def _bound_services(session: Session, day: dt.date, open_ended_before: set[int]) -> None:
+    """Services the simulated conferences linked today run for SERVICE_WEEKS weeks: new
+    ones, and those a linkage resumed (their end date cleared, their start kept). The
+    loaded county's own services (open-ended: the programme of today) are left alone."""
+    for service in session.scalars(select(PlannedService).where(PlannedService.end_date.is_(None))):
+        if service.id not in open_ended_before:
+            service.end_date = day + dt.timedelta(weeks=SERVICE_WEEKS)
 
 
 def _rewind_reviews(session: Session, start: dt.date) -> None:
@@ -279,8 +316,9 @@ def simulate_conferences(
                 _hold(session, conference, rng, chair, providers, history)
                 history.conferences_held += 1
         now = dt.datetime.combine(day, dt.time(18), tzinfo=SEOUL).astimezone(dt.UTC)
-        apply_effects(session, day, now)
-        _bound_services(session, day)
+        open_ended = _open_ended(session)
+        history.cases_closed += apply_effects(session, day, now).cases_closed
+        _bound_services(session, day, open_ended)
         session.flush()
         day += dt.timedelta(days=1)
     return history
@@ -295,4 +333,4 @@ def decision_rate(session: Session) -> tuple[int, int]:
     return int(needs or 0), int(decided or 0)
 
 
-__all__ = ["History", "decision_rate", "simulate_conferences"]
+__all__ = ["History", "decision_rate", "plan_ended", "simulate_conferences"]
