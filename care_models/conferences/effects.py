@@ -10,7 +10,7 @@ held on or before ``today``, and:
   ``service_linked``. An amended decision updates the service it made;
 - ``close_case``: the case and its plan close; the client moves to the after-care
   tier (risk tier ``closed``: a visit every six months, as the planner's demand
-  rules give it);
+  rules give it), unless another case of theirs is still open;
 - ``refer_tier2``: the case goes on the next tier-2 agenda (now, as a late item,
   when that agenda is already frozen; otherwise its next build lists it);
 - ``defer``: nothing (the need stays open and comes back).
@@ -183,11 +183,23 @@ def _apply(
         ):
             plan.status, plan.valid_to = "closed", today
         client = session.get(Client, case.client_id)
-        if client is not None:
+        if client is not None and not _other_open_case(session, case):
             client.risk_tier = "closed"  # after-care: a visit every six months
         result.cases_closed += 1
     elif kind == "refer_tier2":
         _refer(session, case, held_on, result)
+
+
+def _other_open_case(session: Session, case: Case) -> bool:
+    """Whether the client has another case still open (then their care goes on as it is)."""
+    return (
+        session.scalar(
+            select(Case.id).where(
+                Case.client_id == case.client_id, Case.id != case.id, Case.status != "closed"
+            )
+        )
+        is not None
+    )
 
 
 def _move_task(session: Session, case: Case, now: dt.datetime, result: EffectsResult) -> None:

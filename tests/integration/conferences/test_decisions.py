@@ -47,10 +47,13 @@ class Listed:
 
 
 def discharged_case(session: Session) -> Listed:
-    """A referral's case from intake, with three needs, on next week's JC-01 agenda."""
+    """A referral's case from intake, with three needs, on next week's JC-01 agenda
+    (the first client of the town with no case yet)."""
     town_id = session.scalar(select(Town.id).where(Town.code == "JC-01"))
     client = session.scalars(
-        select(Client).where(Client.town_id == town_id).order_by(Client.id)
+        select(Client)
+        .where(Client.town_id == town_id, ~Client.id.in_(select(Case.client_id)))
+        .order_by(Client.id)
     ).first()
     hospital = session.scalar(select(Organisation).where(Organisation.kind == "hospital"))
     assert town_id is not None and client is not None and hospital is not None
@@ -290,6 +293,30 @@ def test_closing_the_case_moves_the_client_to_after_care_and_completes_the_task(
         assert result.cases_closed == 1 and closed is not None and closed.status == "closed"
         assert client is not None and client.risk_tier == "closed"
         assert referral is not None and referral.status == "completed"
+
+
+def test_closing_one_case_of_a_client_with_another_open_keeps_their_care(
+    listed: tuple[Engine, Listed],
+) -> None:
+    engine, case = listed
+    with Session(engine) as session, session.begin():
+        client = session.get(Client, case.client_id)
+        assert client is not None
+        tier = client.risk_tier
+        other = Case(client_id=client.id, town_id=client.town_id, status="open", opened_on=TODAY)
+        session.add(other)
+        session.flush()
+        record_decisions(
+            session,
+            case.conference_id,
+            case.case_id,
+            [DecisionInput(case.needs["care_ltc"], "close_case", "다른 사례로 통합 관리")],
+            staff_code="S0001",
+            now=NOW,
+        )
+        assert apply_effects(session, case.held_on, NOW).cases_closed == 1
+        assert session.get(Case, case.case_id).status == "closed"  # type: ignore[union-attr]
+        assert client.risk_tier == tier != "closed"
 
 
 def test_a_tier2_referral_is_on_the_next_tier2_agenda(listed: tuple[Engine, Listed]) -> None:
