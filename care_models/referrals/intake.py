@@ -66,7 +66,7 @@ from care_models.referrals.answers import (
     hold,
 )
 from care_models.referrals.intake_batch import FIRST_VISIT_SKILLS, answer_batch
-from care_models.referrals.records import RAW_FIELD, RECORD_FIELD, field_read, read_record
+from care_models.referrals.records import field_read, field_read_of, read_record
 from care_models.schema import Organisation, Referral
 
 __all__ = [  # the words and outcomes of intake, found here as they always were
@@ -205,10 +205,6 @@ def gate_rows(
             }
         )
     return found
-
-
-def field_read_of(has_record: bool) -> str:
-    return RECORD_FIELD if has_record else RAW_FIELD
 
 
 def _referrals(session: Session, referral_ids: Sequence[int]) -> Iterable[Referral]:

@@ -2,22 +2,16 @@
 
 Keyed hashes only (see :class:`care_models.privacy.Vault`): RRN first, else name,
 birth date and phone. Anything uncertain goes to review; never merged automatically.
-:func:`decide` is the rule; :func:`match_person` asks the database for one person,
-and intake's batch (``intake_batch.py``) asks it once for a whole batch.
+:func:`decide` is the rule; intake's batch (``intake_batch.People``) asks the database
+once for the clients any key of a whole batch finds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Set
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from care_models.fhir.bundle import ReferralRecord
 from care_models.privacy import PersonalFields, Vault
-from care_models.schema import Client
 
 
 @dataclass(frozen=True)
@@ -61,19 +55,3 @@ def decide(by_rrn: Set[int], by_nbp: Set[int], by_nb: Set[int]) -> Match:
     if by_nbp or by_nb:  # several exact matches, or same name and birth date, other phone
         return Match("review", candidates=tuple(sorted(by_nbp | by_nb)))
     return Match("new")
-
-
-def match_person(session: Session, vault: Vault, record: ReferralRecord) -> Match:
-    """Keyed-hash matching of one person against the clients table."""
-
-    def ids(column: Any, value: str | None) -> set[int]:
-        if value is None:
-            return set()
-        return set(session.scalars(select(Client.id).where(column == value)))
-
-    keys = person_keys(vault, record.person)
-    return decide(
-        ids(Client.rrn_hash, keys.rrn),
-        ids(Client.name_birth_phone_hash, keys.name_birth_phone),
-        ids(Client.name_birth_hash, keys.name_birth),
-    )

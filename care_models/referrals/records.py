@@ -87,7 +87,11 @@ def raw_bundle(vault: Vault, referral: Referral) -> bytes:
 
 def field_read(referral: Referral) -> str:
     """The encrypted field :func:`read_record` reads (for the audit row of that read)."""
-    return RECORD_FIELD if referral.record_enc else RAW_FIELD
+    return field_read_of(bool(referral.record_enc))
+
+
+def field_read_of(has_record: bool) -> str:
+    return RECORD_FIELD if has_record else RAW_FIELD
 
 
 def read_record(
