@@ -111,16 +111,20 @@ class People:
     def __init__(self, session: Session, keys: Iterable[PersonKeys]) -> None:
         wanted = list(keys)
         self.by_key: list[dict[str, set[int]]] = [{}, {}, {}]
+        self.towns: dict[int, int] = {}  # client id -> town id, of the clients found
         columns = (Client.rrn_hash, Client.name_birth_phone_hash, Client.name_birth_hash)
         for index, column in enumerate(columns):
             values = sorted({v for k in wanted if (v := _key_values(k)[index]) is not None})
             for start in range(0, len(values), 500):
                 rows = session.execute(
-                    select(column, Client.id).where(column.in_(values[start : start + 500]))
+                    select(column, Client.id, Client.town_id).where(
+                        column.in_(values[start : start + 500])
+                    )
                 )
-                for value, client_id in rows:
+                for value, client_id, town_id in rows:
                     if value is not None:
                         self.by_key[index].setdefault(value, set()).add(client_id)
+                        self.towns[client_id] = town_id
         self.created: list[Client] = []
 
     def match(self, keys: PersonKeys) -> Match:
@@ -141,6 +145,12 @@ class People:
 
     def real_id(self, client_id: int) -> int:
         return self.created[-client_id - 1].id if client_id < 0 else client_id
+
+    def town_of(self, client_id: int) -> int:
+        """The town of a client found or created by the batch (real or provisional id)."""
+        if client_id < 0:
+            return self.created[-client_id - 1].town_id
+        return self.towns[client_id]
 
 
 def _key_values(keys: PersonKeys) -> tuple[str | None, str | None, str | None]:
@@ -253,7 +263,7 @@ class _Batch:
         if match.kind == "existing":
             assert match.client_id is not None
             client_id = match.client_id
-            town_id = self._town_of_client(client_id)
+            town_id = self.people.town_of(client_id)
         else:
             town = town_in(self.towns, record.person.address)
             if town is None:
@@ -287,23 +297,17 @@ class _Batch:
             )
         )
 
-    def _town_of_client(self, client_id: int) -> int:
-        if client_id < 0:
-            return self.people.created[-client_id - 1].town_id
-        client = self.session.get(Client, client_id)
-        assert client is not None
-        return client.town_id
-
     def write_all(self) -> list[IntakeOutcome]:
         session, people = self.session, self.people
         session.add_all(people.created)
         session.flush()  # one multi-row insert for the batch's new clients
         for item in self.decisions.accepted:
+            town_id = people.town_of(item.client_id)
             item.client_id = people.real_id(item.client_id)
             item.case = Case(
                 client_id=item.client_id,
                 referral_id=item.referral.id,
-                town_id=self._town_of_client(item.client_id),
+                town_id=town_id,
                 status="open",
                 priority=item.decision.priority,
                 high_risk=item.decision.priority == 1,
