@@ -99,7 +99,6 @@ from care_sim import stack as native
 DAG = "home_visit_planning"
 ADMIN_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379"
-REDIS_PAIRS = tuple(range(4, 16, 2))  # 2-3 are `make stack`'s
 # The runs' dates (Asia/Seoul): each plans the two weeks from the next Monday, 2 November
 # 2026, whatever the weekday; a logical date is used once per DAG.
 RUN_DAYS = (dt.date(2026, 10, 27), dt.date(2026, 10, 28))
@@ -303,17 +302,10 @@ def free_port() -> int:
 
 def redis_pair() -> int:
     """The first of two empty Redis databases (other stacks keep keys in their broker's)."""
-    import redis
-
-    for first in REDIS_PAIRS:
-        sizes = []
-        for db in (first, first + 1):
-            client = redis.Redis.from_url(f"{REDIS}/{db}")
-            sizes.append(client.dbsize())
-            client.close()
-        if not any(sizes):
-            return first
-    raise SystemExit("no two empty Redis databases between 4 and 15")
+    first = native.empty_redis_pair(REDIS)
+    if first is None:
+        raise SystemExit("no two empty Redis databases between 4 and 15")
+    return first
 
 
 class BenchError(RuntimeError):

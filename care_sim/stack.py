@@ -271,6 +271,29 @@ def drop_databases(layout: Layout) -> None:
     _flush_redis(layout)
 
 
+# Redis database pairs a test or a benchmark may give its own stack (2-3 are `make stack`'s).
+SPARE_REDIS_PAIRS = tuple(range(4, 16, 2))
+
+
+def empty_redis_pair(redis_url: str, start: int = 0) -> int | None:
+    """The first of two empty Redis databases among :data:`SPARE_REDIS_PAIRS`, looked for
+    from the ``start``-th pair on (another stack keeps keys in its broker's); None if all
+    are taken."""
+    import redis
+
+    pairs = SPARE_REDIS_PAIRS[start % len(SPARE_REDIS_PAIRS) :]
+    pairs += SPARE_REDIS_PAIRS[: start % len(SPARE_REDIS_PAIRS)]
+    for first in pairs:
+        sizes = []
+        for db in (first, first + 1):
+            client = redis.Redis.from_url(f"{redis_url}/{db}")
+            sizes.append(client.dbsize())
+            client.close()
+        if not any(sizes):
+            return first
+    return None
+
+
 def _flush_redis(layout: Layout) -> None:
     import redis
 

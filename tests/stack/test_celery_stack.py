@@ -51,7 +51,6 @@ pytestmark = [pytest.mark.airflow, pytest.mark.postgres]
 REDIS = "redis://127.0.0.1:6379"
 # Redis databases for the test stack's broker and rate limits: a pair from 4-5 to 14-15
 # (0 is other tests', 2-3 `make stack`'s), one that no other stack is using.
-REDIS_PAIRS = tuple(range(4, 16, 2))
 PLANNING = "home_visit_planning"
 PULL_HOSPITAL = "H-CJ-UNI"
 RUN_TIMEOUT = 240.0
@@ -68,19 +67,8 @@ def _free_port() -> int:
 def _redis_pair() -> int:
     """The first of two empty Redis databases (another test run's stack holds keys in
     its broker's), looked for from a place of this process's own."""
-    import redis
-
-    start = os.getpid() % len(REDIS_PAIRS)
-    ordered = REDIS_PAIRS[start:] + REDIS_PAIRS[:start]
-    for first in ordered:
-        sizes = []
-        for db in (first, first + 1):
-            client = redis.Redis.from_url(f"{REDIS}/{db}")
-            sizes.append(client.dbsize())
-            client.close()
-        if not any(sizes):
-            return first
-    return ordered[0]
+    first = native.empty_redis_pair(REDIS, os.getpid())
+    return first if first is not None else native.SPARE_REDIS_PAIRS[0]
 
 
 def _unreachable() -> str | None:
