@@ -19,16 +19,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from care_models.errors import GateFailure, ValidationError
-from care_models.visits.model import Coordinator, DueContact, Place, Plan
+from care_models.visits.model import Coordinator, DueContact, Place, Plan, Unplanned
 
 log = logging.getLogger(__name__)
+
+# The reason given a contact that came due while the towns were solved (catch_up).
+CAME_DUE = "came due after the routes were solved; the next replan places it"
 
 Gate = Callable[[str, list[dict[str, Any]], str | None], object]
 DEMAND_SUITE = "plan.demand"
@@ -202,6 +205,7 @@ def solve_job(
     ``seconds_per_problem`` is PyVRP's work budget per routing problem.
     """
     from care_models.visits.planning import partitions, plan_to_rows, restrict, team
+    from care_models.visits.record import input_hash
     from care_models.visits.routing import plan_days, replan
     from care_models.visits.supply import working_days
 
@@ -218,6 +222,9 @@ def solve_job(
             mine, members, days, travel=travel, seconds_per_problem=seconds_per_problem
         )
     else:
+        # A contact that came due after the last solve never had its chance: new again.
+        fresh = [u for u in previous.unplanned if u.reason != CAME_DUE]
+        previous = replace(previous, unplanned=fresh)
         plan = replan(
             restrict(previous, {m.code for m in members}, {c.key for c in mine}),
             mine,
@@ -228,7 +235,9 @@ def solve_job(
             seconds_per_problem=seconds_per_problem,
         )
     plan.horizon_start, plan.horizon_end = first, last
-    return {**plan_to_rows(plan), "town": town}
+    # What the solve saw: the plan gate compares it with the demand it finds.
+    seen = input_hash(inputs.contacts, inputs.staff)
+    return {**plan_to_rows(plan), "town": town, "input_hash": seen}
 
 
 def _recorded_rows(
@@ -255,6 +264,7 @@ def check_horizon_plan(
     """Merge one horizon's town plans and check them: our checks, then the GX suite."""
     from care_models.visits.checks import check_plan, stop_rows
     from care_models.visits.planning import merge, partitions, plan_from_rows, plan_to_rows
+    from care_models.visits.record import input_hash
 
     first, last = (dt.date.fromisoformat(d) for d in horizon_rows)
     inputs = load_inputs(factory, first, last)
@@ -263,12 +273,48 @@ def check_horizon_plan(
         return recorded
     _, nobody = partitions(inputs.contacts, inputs.staff)
     plan = merge((first, last), (plan_from_rows(p) for p in parts), nobody)
+    found = input_hash(inputs.contacts, inputs.staff)
+    solved_from = {p.get("input_hash") for p in parts} - {None, found}
+    if solved_from:
+        plan = catch_up(plan, inputs.contacts, today)
     problems = check_plan(plan, inputs.contacts, inputs.staff, from_day=today)
     if problems:
         raise GateFailure(f"plan checks {first}", problems[:5], len(plan.stops), len(problems))
     if plan.stops:
         gate(PLAN_SUITE, stop_rows(plan, inputs.contacts, inputs.staff), _gate_key(run_key, first))
-    return plan_to_rows(plan)
+    # The demand the plan answers, recorded with it: after a catch-up, what the solves saw,
+    # so that the next run finds the demand changed and replans what came due.
+    digest = min(str(h) for h in solved_from) if solved_from else found
+    return {**plan_to_rows(plan), "input_hash": digest}
+
+
+def catch_up(plan: Plan, contacts: Sequence[DueContact], today: dt.date) -> Plan:
+    """The solved plan brought up to the demand found at the gate, without solving again.
+
+    Other workflows go on while the towns are solved: intake books a first visit, a
+    coordinator records one done, a conference closes a case. A stop (from ``today``
+    on) whose contact is no longer due is taken out; a contact that came due is listed
+    unplanned with that reason. Each of those changes also starts the next replan
+    (the urgent-visits and care-plan Assets), which places what came due.
+    """
+    due = {c.key: c for c in contacts}
+    stops = [s for s in plan.stops if s.day < today or s.contact_key in due]
+    listed = {s.contact_key for s in stops} | {u.contact_key for u in plan.unplanned}
+    came = [
+        Unplanned(c.key, c.client_code, c.service_type, CAME_DUE)
+        for key, c in sorted(due.items())
+        if key not in listed
+    ]
+    kept = [u for u in plan.unplanned if u.contact_key in due]
+    log.warning(
+        "plan gate %s: the demand moved on since the solve: %d stops no longer due, "
+        "%d contacts came due",
+        plan.horizon_start,
+        len(plan.stops) - len(stops),
+        len(came),
+    )
+    unplanned = sorted([*kept, *came], key=lambda u: u.contact_key)
+    return replace(plan, stops=stops, unplanned=unplanned)
 
 
 def gate_plans(
@@ -321,9 +367,8 @@ def publish_one(
     )
     with factory() as session, session.begin():
         result = publish_plan(session, vault, plan, inputs.staff, output_dir, capacity=capacity)
-        row, written = record_plan(
-            session, plan, inputs.contacts, input_hash(inputs.contacts, inputs.staff)
-        )
+        digest = plan_rows.get("input_hash") or input_hash(inputs.contacts, inputs.staff)
+        row, written = record_plan(session, plan, inputs.contacts, digest)
         revision = row.revision
     changed = route_changes(previous, plan) if previous is not None else []
     return {

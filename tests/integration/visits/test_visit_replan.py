@@ -18,6 +18,7 @@ from care_models.schema import Client, Staff, StaffLeave, Visit, VisitPlan
 from care_models.visits.planning import plan_from_rows, stored_plan
 from care_models.visits.record import latest_plan
 from care_models.visits.urgent import UrgentVisitRequest, book_urgent_visit
+from care_models.visits.workflow import CAME_DUE
 from care_tasks.visits import gate_demand, gate_plan, publish_and_record, solve_job
 
 SUNDAY = dt.date(2026, 11, 22)
@@ -152,3 +153,42 @@ def test_replans_only_what_changed(planning_database: Engine) -> None:
 
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(VisitPlan)) == 3
+
+
+def test_a_visit_booked_while_the_towns_are_solved_is_listed_and_then_placed(
+    planning_database: Engine,
+) -> None:
+    """Intake books a first visit between the solves and the plan gate: the gate lists it
+    as come due (it does not fail the run), and the next replan places it."""
+    engine = planning_database
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the catch-up has no dialect; one database keeps the suite's time")
+    gated = gate_demand("next", 7, SUNDAY.isoformat(), run_key="test-race")
+    parts = [solve_job(job, gated["today"]) for job in gated["jobs"]]
+    with Session(engine) as session, session.begin():
+        client = session.scalars(select(Client).order_by(Client.id)).first()
+        assert client is not None
+        booking = book_urgent_visit(
+            session,
+            UrgentVisitRequest(
+                natural_key="test:race:1",
+                client_id=client.id,
+                earliest=THURSDAY,
+                latest=THURSDAY,
+                skills=("nurse",),
+                purpose="초기 방문 평가",
+                service_type="first_assessment",
+                source="referral",
+            ),
+        )
+        urgent_key = f":v{booking.visit.id}"
+
+    checked = gate_plan(gated, parts)
+
+    (plan_rows,) = checked["plans"]
+    came = [u for u in plan_rows["unplanned"] if u["contact_key"].endswith(urgent_key)]
+    assert [u["reason"] for u in came] == [CAME_DUE]
+    assert not any(s["contact_key"].endswith(urgent_key) for s in plan_rows["stops"])
+    publish_and_record(checked)
+    run_planning("current", SUNDAY)
+    assert any(k.endswith(urgent_key) for stops in routes(engine).values() for k, _ in stops)
