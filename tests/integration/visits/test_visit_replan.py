@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from care_models.schema import Client, Staff, StaffLeave, Visit, VisitPlan
 from care_models.visits.planning import plan_from_rows, stored_plan
 from care_models.visits.record import latest_plan
-from care_models.visits.urgent import UrgentVisitRequest, book_urgent_visit
+from care_models.visits.urgent import Booking, UrgentVisitRequest, book_urgent_visit
 from care_models.visits.workflow import CAME_DUE
 from care_tasks.visits import gate_demand, gate_plan, publish_and_record, solve_job
 
@@ -31,6 +31,25 @@ def run_planning(which: str, today: dt.date) -> tuple[dict[str, Any], dict[str, 
     gated = gate_demand(which, 7, today.isoformat(), run_key=f"test-{which}-{today}")
     parts = [solve_job(job, gated["today"]) for job in gated["jobs"]]
     return gated, publish_and_record(gate_plan(gated, parts))
+
+
+def book_first_visit(session: Session, natural_key: str) -> Booking:
+    """A nurse's first assessment of the first client, booked for Thursday."""
+    client = session.scalars(select(Client).order_by(Client.id)).first()
+    assert client is not None
+    return book_urgent_visit(
+        session,
+        UrgentVisitRequest(
+            natural_key=natural_key,
+            client_id=client.id,
+            earliest=THURSDAY,
+            latest=THURSDAY,
+            skills=("nurse",),
+            purpose="초기 방문 평가",
+            service_type="first_assessment",
+            source="referral",
+        ),
+    )
 
 
 def routes(engine: Engine) -> dict[tuple[str, dt.date], list[tuple[str, dt.time]]]:
@@ -112,21 +131,7 @@ def test_replans_only_what_changed(planning_database: Engine) -> None:
 
     # an urgent first assessment booked for Thursday: one route takes it, the rest stay
     with Session(engine) as session, session.begin():
-        client = session.scalars(select(Client).order_by(Client.id)).first()
-        assert client is not None
-        booking = book_urgent_visit(
-            session,
-            UrgentVisitRequest(
-                natural_key="test:urgent:1",
-                client_id=client.id,
-                earliest=THURSDAY,
-                latest=THURSDAY,
-                skills=("nurse",),
-                purpose="초기 방문 평가",
-                service_type="first_assessment",
-                source="referral",
-            ),
-        )
+        booking = book_first_visit(session, "test:urgent:1")
         booked_staff = session.get(Staff, booking.visit.staff_id)
         assert booked_staff is not None
         booked = (booked_staff.code, booking.visit.visit_date)
@@ -166,21 +171,7 @@ def test_a_visit_booked_while_the_towns_are_solved_is_listed_and_then_placed(
     gated = gate_demand("next", 7, SUNDAY.isoformat(), run_key="test-race")
     parts = [solve_job(job, gated["today"]) for job in gated["jobs"]]
     with Session(engine) as session, session.begin():
-        client = session.scalars(select(Client).order_by(Client.id)).first()
-        assert client is not None
-        booking = book_urgent_visit(
-            session,
-            UrgentVisitRequest(
-                natural_key="test:race:1",
-                client_id=client.id,
-                earliest=THURSDAY,
-                latest=THURSDAY,
-                skills=("nurse",),
-                purpose="초기 방문 평가",
-                service_type="first_assessment",
-                source="referral",
-            ),
-        )
+        booking = book_first_visit(session, "test:race:1")
         urgent_key = f":v{booking.visit.id}"
 
     checked = gate_plan(gated, parts)
