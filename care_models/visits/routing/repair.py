@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from care_models.visits.model import Coordinator
 from care_models.visits.routing.eligibility import _State
+from care_models.visits.routing.insertion import _Profile
 from care_models.visits.routing.timelines import (
     URGENT_PRIORITY,
     _deferral,
@@ -52,10 +53,16 @@ class _Repairs(_State):
                 {0, len(route.tasks)}
                 | {i for i, begin in enumerate(base.starts) if begin > ends[i] + base.legs[i][0]}
             )
+        profile = self.profile(route, base)
+        if profile is not None and task.duration > profile.room:
+            return None  # no gap of the day is long enough, wherever it goes
         best: tuple[tuple[float, ...], int, _Timed] | None = None
         for pos in positions:
             trial = [*route.tasks[:pos], task, *route.tasks[pos:]]
-            timed, _ = _schedule(coord, trial, self.trips)
+            if profile is not None:
+                timed = profile.trial(task, pos)
+            else:
+                timed, _ = _schedule(coord, trial, self.trips)
             if timed is None:
                 continue
             later = timed.end - base.end
@@ -75,6 +82,16 @@ class _Repairs(_State):
             if best is None or score < best[0]:
                 best = (score, pos, timed)
         return best
+
+    def profile(self, route: _Route, base: _Timed) -> _Profile | None:
+        """The route's profile for insertion trials, kept while the route is unchanged."""
+        if len(base.starts) != len(route.tasks):
+            return None  # not scheduled yet: every trial is scheduled from scratch
+        cached = route.profile
+        if isinstance(cached, _Profile) and cached.timed is base and cached.tasks == route.tasks:
+            return cached
+        route.profile = _Profile(route.coord, route.tasks, base, self.trips)
+        return route.profile
 
     def repair(self, tasks: list[_Task]) -> None:
         """Cheapest feasible insertion into an open route, by coordinator preference.

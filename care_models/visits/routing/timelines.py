@@ -150,6 +150,53 @@ def _clear_lunch(t: int, span: int, lunch: tuple[int, int] | None) -> int:
     return t
 
 
+_Back = tuple[int, float] | None  # the drive back to the office, once driven
+
+
+def _step(
+    coord: Coordinator,
+    task: _Task,
+    state: tuple[int, Place, _Back],
+    after_last_visit: bool,
+    trips: _Trips,
+) -> tuple[int, tuple[int, float], tuple[int, Place, _Back]] | None:
+    """One task of :func:`_schedule` from ``state`` (clock, place, drive back): its
+    start, its leg and the state after it, or None when it cannot start in time."""
+    t, at, back = state
+    lunch = _lunch(coord)
+    if task.phone:
+        leg = (0, 0.0)
+        if after_last_visit and back is None:  # drive back first, then call
+            back = trips.leg(at, coord.office)
+            t = _clear_lunch(t, back[0], lunch) + back[0]
+            at = coord.office
+        arrive = t
+    else:
+        leg = trips.leg(at, task.contact.place)
+        arrive = _clear_lunch(t, leg[0], lunch) + leg[0]
+        at = task.contact.place
+    for lo, hi in task.ranges(coord):
+        start = max(arrive, lo)
+        if start <= hi:
+            return start, leg, (start + task.duration, at, back)
+    return None
+
+
+def _finish(
+    coord: Coordinator, state: tuple[int, Place, _Back], trips: _Trips
+) -> tuple[int, tuple[int, float]]:
+    """The end of the day after the last task (back at the office), and its drive back."""
+    t, at, back = state
+    if back is None:
+        back = trips.leg(at, coord.office)
+        t = _clear_lunch(t, back[0], _lunch(coord)) + back[0]
+    return t, back
+
+
+def _last_visit(tasks: Sequence[_Task]) -> int:
+    return max((i for i, task in enumerate(tasks) if not task.phone), default=-1)
+
+
 def _schedule(
     coord: Coordinator, tasks: Sequence[_Task], trips: _Trips
 ) -> tuple[_Timed | None, int]:
@@ -161,39 +208,21 @@ def _schedule(
     last visit, at the office once back (the drive back is the route's return leg).
     The failing index is ``len(tasks)`` when the day ends too late.
     """
-    lunch = _lunch(coord)
-    t, at = _minute(coord.work_start), coord.office
-    last_visit = max((i for i, task in enumerate(tasks) if not task.phone), default=-1)
-    back: tuple[int, float] | None = None
+    state: tuple[int, Place, _Back] = (_minute(coord.work_start), coord.office, None)
+    last_visit = _last_visit(tasks)
     starts: list[int] = []
     legs: list[tuple[int, float]] = []
     for i, task in enumerate(tasks):
-        if task.phone:
-            minutes, km = 0, 0.0
-            if i > last_visit and back is None:  # drive back first, then call
-                back = trips.leg(at, coord.office)
-                t = _clear_lunch(t, back[0], lunch) + back[0]
-                at = coord.office
-            arrive = t
-        else:
-            place = task.contact.place
-            minutes, km = trips.leg(at, place)
-            arrive = _clear_lunch(t, minutes, lunch) + minutes
-            at = place
-        start = next(
-            (max(arrive, lo) for lo, hi in task.ranges(coord) if max(arrive, lo) <= hi), None
-        )
-        if start is None:
+        stepped = _step(coord, task, state, i > last_visit, trips)
+        if stepped is None:
             return None, i
+        start, leg, state = stepped
         starts.append(start)
-        legs.append((minutes, km))
-        t = start + task.duration
-    if back is None:
-        back = trips.leg(at, coord.office)
-        t = _clear_lunch(t, back[0], lunch) + back[0]
-    if t > _minute(coord.work_end):
+        legs.append(leg)
+    end, back = _finish(coord, state, trips)
+    if end > _minute(coord.work_end):
         return None, len(tasks)
-    return _Timed(tuple(starts), tuple(legs), back, t), -1
+    return _Timed(tuple(starts), tuple(legs), back, end), -1
 
 
 @dataclass(eq=False)
@@ -202,6 +231,8 @@ class _Route:
     day: dt.date
     tasks: list[_Task] = field(default_factory=list)
     timed: _Timed | None = None
+    # routing/insertion.py's _Profile of (tasks, timed), rebuilt once either changes
+    profile: object = field(default=None, repr=False)
 
     @property
     def visits(self) -> int:
