@@ -5,6 +5,13 @@
   otherwise to the nearest town whose team has it (the county's one doctor serves
   every town). No coordinator appears in two partitions, so partitions can be
   solved in parallel without double-booking anyone.
+- :func:`team_partitions` splits a big town further, into routing teams of at most
+  :data:`TEAM_SIZE` coordinators (one job each): repair tries a contact that finds
+  no room with every coordinator and day of its job, so a job's work grows with the
+  square of its size, and one big job would be the floor of any number of workers.
+  A contact goes to the team of its usual coordinator (continuity), else to one of
+  the teams with its skill, chosen by its client (all of a client's contacts stay
+  together, and the same client lands in the same team on every run).
 - :func:`plan_to_rows` / :func:`plan_from_rows` move a plan through XCom as plain
   dicts (codes, dates and times only: no personal data).
 - :func:`stored_plan` rebuilds a recorded plan, so a re-run with the same inputs
@@ -16,6 +23,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -64,8 +73,64 @@ def partitions(
     return dict(sorted(by_town.items())), nobody
 
 
-def team(coordinators: Iterable[Coordinator], town_code: str) -> list[Coordinator]:
-    return [c for c in coordinators if c.town_code == town_code]
+# A routing job's most coordinators. A town team of up to this many is one job, as
+# a county of a few thousand clients has; a bigger town is split into as few teams
+# as keep each within it.
+TEAM_SIZE = 24
+TEAM_MARK = "/"  # "JC-01/2": the second routing team of town JC-01
+
+
+def town_teams(coordinators: Iterable[Coordinator], town_code: str) -> list[list[Coordinator]]:
+    """The routing teams of one town: all its coordinators, or a big town dealt out.
+
+    Coordinators are dealt in turn by role and skills, so every team gets its share
+    of each (the one nurse who also does rehabilitation lands in one team only).
+    """
+    members = [c for c in coordinators if c.town_code == town_code]
+    count = math.ceil(len(members) / TEAM_SIZE)
+    if count <= 1:
+        return [members]
+    ordered = sorted(members, key=lambda c: (c.role, sorted(c.skills), c.code))
+    return [ordered[k::count] for k in range(count)]
+
+
+def team(coordinators: Iterable[Coordinator], key: str) -> list[Coordinator]:
+    """The coordinators of a town (``"JC-01"``) or of one of its teams (``"JC-01/2"``)."""
+    town, _, number = key.partition(TEAM_MARK)
+    if not number:
+        return [c for c in coordinators if c.town_code == town]
+    teams = town_teams(coordinators, town)
+    index = int(number) - 1
+    return teams[index] if 0 <= index < len(teams) else []
+
+
+def team_partitions(
+    contacts: Iterable[DueContact],
+    coordinators: list[Coordinator],
+) -> tuple[dict[str, list[DueContact]], list[Unplanned]]:
+    """Contacts per routing team (:func:`partitions`, big towns split; see above)."""
+    by_town, nobody = partitions(contacts, coordinators)
+    by_team: dict[str, list[DueContact]] = {}
+    for town, mine in by_town.items():
+        teams = town_teams(coordinators, town)
+        if len(teams) == 1:
+            by_team[town] = mine
+            continue
+        for contact in mine:
+            number = _team_number(contact, teams)
+            by_team.setdefault(f"{town}{TEAM_MARK}{number}", []).append(contact)
+    return dict(sorted(by_team.items())), nobody
+
+
+def _team_number(contact: DueContact, teams: list[list[Coordinator]]) -> int:
+    """The team (1-based) of a contact in a split town; see the module docstring."""
+    able = [k for k, members in enumerate(teams) if any(contact.skill in c.skills for c in members)]
+    usual = next(
+        (k for k in able if any(c.code == contact.usual_staff_code for c in teams[k])), None
+    )
+    if usual is None:
+        usual = able[zlib.crc32(contact.client_code.encode()) % len(able)]
+    return usual + 1
 
 
 # -- XCom-safe rows ----------------------------------------------------------------------

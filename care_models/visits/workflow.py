@@ -143,7 +143,7 @@ def gate_horizon(
     run_key: str | None,
 ) -> dict[str, Any]:
     """Gate one horizon's demand and decide its mode (plan, reuse or replan)."""
-    from care_models.visits.planning import partitions
+    from care_models.visits.planning import team_partitions
     from care_models.visits.record import input_hash
     from care_models.visits.supply import check_capacity, working_days
 
@@ -152,7 +152,7 @@ def gate_horizon(
     shortfalls = check_capacity(inputs.contacts, inputs.staff, working_days(first, last))
     for message in shortfalls:
         log.warning("capacity %s: %s", first, message)
-    towns, nobody = partitions(inputs.contacts, inputs.staff)
+    towns, nobody = team_partitions(inputs.contacts, inputs.staff)
     previous, digest = plan_in_force(factory, first, last)
     if previous is None:
         mode = "plan"
@@ -204,7 +204,7 @@ def solve_job(
     where they disturb the fewest stops; days before ``today`` are kept as they were.
     ``seconds_per_problem`` is PyVRP's work budget per routing problem.
     """
-    from care_models.visits.planning import partitions, plan_to_rows, restrict, team
+    from care_models.visits.planning import plan_to_rows, restrict, team, team_partitions
     from care_models.visits.record import input_hash
     from care_models.visits.routing import plan_days, replan
     from care_models.visits.supply import working_days
@@ -214,7 +214,7 @@ def solve_job(
     inputs = load_inputs(factory, first, last)
     previous, _digest = plan_in_force(factory, first, last)
     travel = travel_model(factory)
-    towns, _ = partitions(inputs.contacts, inputs.staff)
+    towns, _ = team_partitions(inputs.contacts, inputs.staff)
     mine, members = towns.get(town, []), team(inputs.staff, town)
     days = working_days(first, last)
     if previous is None:
