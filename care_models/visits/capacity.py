@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from care_models.visits.model import Coordinator, DueContact, Plan
-from care_models.visits.planning import serving_town
+from care_models.visits.planning import ServingTowns
 from care_models.visits.supply import working_days
 
 DEFAULT_TRAVEL_MIN = 20
@@ -80,7 +80,8 @@ def capacity(
 ) -> list[CapacityLine]:
     """The capacity lines of the plan's horizon (see the module), shortest first."""
     by_key = {c.key: c for c in contacts}
-    town_of = {c.key: serving_town(c, staff) for c in contacts}
+    serving = ServingTowns(staff)
+    town_of = {c.key: serving(c) for c in contacts}
     travel: dict[str, list[int]] = defaultdict(list)
     planned: dict[tuple[str, str, dt.date], int] = defaultdict(int)
     for stop in plan.stops:

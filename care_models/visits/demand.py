@@ -40,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from care_models import vocab
@@ -54,6 +54,8 @@ from care_models.visits.cadence import (
     calendar_windows,
 )
 from care_models.visits.model import SKILLS_BY_SERVICE, DueContact, Place
+from care_models.visits.served import Keep as _Keep
+from care_models.visits.served import ServedBy, served_scope
 
 COUNTING_STATUSES = ("planned", "booked", "done")  # visits that count against a cadence
 FIXED_STATUSES = ("planned", "booked")
@@ -138,7 +140,7 @@ def _check_horizon(horizon_start: dt.date, horizon_end: dt.date) -> None:
         )
 
 
-def _clients(session: Session) -> dict[int, _ClientRow]:
+def _clients(session: Session, scope: ColumnElement[bool]) -> dict[int, _ClientRow]:
     rows = session.execute(
         select(
             Client.id,
@@ -150,13 +152,19 @@ def _clients(session: Session) -> dict[int, _ClientRow]:
             Client.preferred_window_start,
             Client.preferred_window_end,
             Client.usual_staff_id,
-        )
+        ).where(scope)
     ).all()
     return {row[0]: _ClientRow(*row) for row in rows}
 
 
-def _plan_services(session: Session, horizon_start: dt.date, horizon_end: dt.date) -> list[_Due]:
+def _plan_services(
+    session: Session,
+    horizon: tuple[dt.date, dt.date],
+    scope: ColumnElement[bool],
+    keep: _Keep,
+) -> list[_Due]:
     """Due windows of the active services of active care plans (newest plan first on a tie)."""
+    horizon_start, horizon_end = horizon
     rows = session.execute(
         select(
             PlannedService.id,
@@ -181,6 +189,7 @@ def _plan_services(session: Session, horizon_start: dt.date, horizon_end: dt.dat
             or_(CarePlan.valid_to.is_(None), CarePlan.valid_to >= horizon_start),
             PlannedService.start_date <= horizon_end,
             or_(PlannedService.end_date.is_(None), PlannedService.end_date >= horizon_start),
+            scope,
         )
         .order_by(CarePlan.client_id, CarePlan.version.desc(), PlannedService.id)
     ).all()
@@ -225,6 +234,8 @@ def _plan_services(session: Session, horizon_start: dt.date, horizon_end: dt.dat
                 f"duration must be positive, not {duration!r}",
                 record,
             )
+        if not keep(client_id, SKILLS_BY_SERVICE[service_type]):
+            continue
         windows = cadence_windows(
             cadence,
             per_period,
@@ -304,7 +315,9 @@ def _monitoring(
     return due
 
 
-def _remove_satisfied(session: Session, due: dict[str, _Due], horizon_start: dt.date) -> None:
+def _remove_satisfied(
+    session: Session, due: dict[str, _Due], horizon_start: dt.date, scope: ColumnElement[bool]
+) -> None:
     """Drop the contacts a planned, booked or done visit already meets (one visit, one contact).
 
     Visits an earlier plan placed inside this horizon do not count: this plan replaces
@@ -319,7 +332,9 @@ def _remove_satisfied(session: Session, due: dict[str, _Due], horizon_start: dt.
         groups[(d.client_id, d.service_type, d.mode)].append(d)
     rows = session.execute(
         select(Visit.client_id, Visit.service_type, Visit.mode, Visit.visit_date)
+        .join(Client, Client.id == Visit.client_id)
         .where(
+            scope,
             Visit.status.in_(COUNTING_STATUSES),
             Visit.visit_date >= first,
             Visit.visit_date <= last,
@@ -342,9 +357,14 @@ def _remove_satisfied(session: Session, due: dict[str, _Due], horizon_start: dt.
 
 
 def expand_demand(
-    session: Session, horizon_start: dt.date, horizon_end: dt.date
+    session: Session,
+    horizon_start: dt.date,
+    horizon_end: dt.date,
+    served: ServedBy | None = None,
 ) -> list[DueContact]:
-    """Every visit and call due between ``horizon_start`` and ``horizon_end`` (inclusive).
+    """Every visit and call due between ``horizon_start`` and ``horizon_end`` (inclusive);
+    with ``served``, only those that town's team may serve (a routing job needs no
+    more, and in a big county that saves it most of the work).
 
     Sorted by key; the same data always gives the same contacts. Raises
     :class:`ValidationError` naming the record for a client with visits due but no
@@ -352,7 +372,8 @@ def expand_demand(
     service type or mode.
     """
     _check_horizon(horizon_start, horizon_end)
-    clients = _clients(session)
+    clients = _clients(session, true())
+    scope, keep = served_scope(session, {c.id: c.town_id for c in clients.values()}, served)
     towns = {
         row[0]: (row[1], Place(row[2], row[3]))
         for row in session.execute(select(Town.id, Town.code, Town.latitude, Town.longitude))
@@ -360,12 +381,13 @@ def expand_demand(
     staff_codes = {row[0]: row[1] for row in session.execute(select(Staff.id, Staff.code))}
 
     due: dict[str, _Due] = {}
-    for d in _plan_services(session, horizon_start, horizon_end):
+    for d in _plan_services(session, (horizon_start, horizon_end), scope, keep):
         due.setdefault(d.key, d)
-    ordered = sorted(clients.values(), key=lambda c: c.code)
+    monitored = SKILLS_BY_SERVICE["monitoring"]
+    ordered = sorted((c for c in clients.values() if keep(c.id, monitored)), key=lambda c: c.code)
     for d in _monitoring(ordered, _open_cases(session), horizon_start, horizon_end):
         due.setdefault(d.key, d)  # a care plan's own monitoring service wins
-    _remove_satisfied(session, due, horizon_start)
+    _remove_satisfied(session, due, horizon_start, scope)
 
     contacts: list[DueContact] = []
     places: dict[int, Place] = {}
@@ -418,7 +440,9 @@ def expand_demand(
                 case_id=d.case_id,
             )
         )
-    contacts.extend(_fixed(session, clients, staff_codes, place_of, horizon_start, horizon_end))
+    contacts.extend(
+        _fixed(session, clients, staff_codes, place_of, (horizon_start, horizon_end), scope, keep)
+    )
     return contacts
 
 
@@ -442,10 +466,12 @@ def _fixed(
     clients: dict[int, _ClientRow],
     staff_codes: dict[int, str],
     place_of: _PlaceOf,
-    horizon_start: dt.date,
-    horizon_end: dt.date,
+    horizon: tuple[dt.date, dt.date],
+    scope: ColumnElement[bool],
+    keep: _Keep,
 ) -> list[DueContact]:
     """Urgent visits already booked in the horizon: the router keeps them on their day."""
+    horizon_start, horizon_end = horizon
     rows = session.execute(
         select(
             Visit.id,
@@ -460,7 +486,9 @@ def _fixed(
             Visit.staff_id,
             Visit.source,
         )
+        .join(Client, Client.id == Visit.client_id)
         .where(
+            scope,
             Visit.status.in_(FIXED_STATUSES),
             Visit.source.in_(URGENT_SOURCES),
             Visit.visit_date >= horizon_start,
@@ -488,6 +516,8 @@ def _fixed(
             raise ValidationError(
                 "visits.service_type", f"unknown service type {service_type!r}", f"visit {visit_id}"
             )
+        if not keep(client_id, skill):
+            continue
         town_code, place = place_of(client, mode == "visit")
         usual = staff if staff is not None else client.usual_staff_id
         window = _urgent_window(client, URGENT_DEADLINES.get(source), duration)

@@ -32,22 +32,43 @@ from typing import Any
 
 from care_models.schema import VisitPlan
 from care_models.visits.model import Coordinator, DueContact, Plan, PlannedStop, Unplanned
+from care_models.visits.served import ServedBy
 
 
 def _distance(a: Coordinator, town_place: tuple[float, float]) -> float:
     return (a.office.latitude - town_place[0]) ** 2 + (a.office.longitude - town_place[1]) ** 2
 
 
-def serving_town(contact: DueContact, coordinators: Iterable[Coordinator]) -> str | None:
-    """The town whose team serves this contact (None: nobody has the skill)."""
-    able = [c for c in coordinators if contact.skill in c.skills]
-    if not able:
-        return None
-    local = [c for c in able if c.town_code == contact.town_code]
-    if local:
-        return contact.town_code
-    place = (contact.place.latitude, contact.place.longitude)
-    return min(able, key=lambda c: (_distance(c, place), c.code)).town_code
+class ServingTowns:
+    """Which town's team serves a contact, for many contacts against one staff list.
+
+    A contact goes to its own town when someone there has the skill, otherwise to
+    the town of the nearest coordinator with it (the lowest code on a tie). Built
+    once per staff list: per skill, the towns that have it and, per office, the
+    lowest code among its coordinators with it (one office stands for them all).
+    """
+
+    def __init__(self, coordinators: Iterable[Coordinator]) -> None:
+        self.towns: dict[str, set[str]] = defaultdict(set)
+        offices: dict[str, dict[tuple[float, float], Coordinator]] = defaultdict(dict)
+        for c in coordinators:
+            for skill in c.skills:
+                self.towns[skill].add(c.town_code)
+                at = (c.office.latitude, c.office.longitude)
+                known = offices[skill].get(at)
+                if known is None or c.code < known.code:
+                    offices[skill][at] = c
+        self.offices = {skill: list(by_office.values()) for skill, by_office in offices.items()}
+
+    def __call__(self, contact: DueContact) -> str | None:
+        towns = self.towns.get(contact.skill)
+        if not towns:
+            return None
+        if contact.town_code in towns:
+            return contact.town_code
+        place = (contact.place.latitude, contact.place.longitude)
+        nearest = min(self.offices[contact.skill], key=lambda c: (_distance(c, place), c.code))
+        return nearest.town_code
 
 
 def partitions(
@@ -57,8 +78,9 @@ def partitions(
     """Contacts per serving town, and those no coordinator has the skill for."""
     by_town: dict[str, list[DueContact]] = defaultdict(list)
     nobody: list[Unplanned] = []
+    serving = ServingTowns(coordinators)
     for contact in contacts:
-        town = serving_town(contact, coordinators)
+        town = serving(contact)
         if town is None:
             nobody.append(
                 Unplanned(
@@ -71,6 +93,14 @@ def partitions(
         else:
             by_town[town].append(contact)
     return dict(sorted(by_town.items())), nobody
+
+
+def served_by(coordinators: Iterable[Coordinator], team_key: str) -> ServedBy:
+    """What the routing team ``team_key`` may serve (its town's share; see ServedBy)."""
+    skills: dict[str, frozenset[str]] = defaultdict(frozenset)
+    for c in coordinators:
+        skills[c.town_code] |= c.skills
+    return ServedBy(team_key.partition(TEAM_MARK)[0], dict(skills))
 
 
 # A routing job's most coordinators. A town team of up to this many is one job, as
@@ -116,21 +146,28 @@ def team_partitions(
         if len(teams) == 1:
             by_team[town] = mine
             continue
+        number = _TeamNumbers(teams)
         for contact in mine:
-            number = _team_number(contact, teams)
-            by_team.setdefault(f"{town}{TEAM_MARK}{number}", []).append(contact)
+            by_team.setdefault(f"{town}{TEAM_MARK}{number(contact)}", []).append(contact)
     return dict(sorted(by_team.items())), nobody
 
 
-def _team_number(contact: DueContact, teams: list[list[Coordinator]]) -> int:
+class _TeamNumbers:
     """The team (1-based) of a contact in a split town; see the module docstring."""
-    able = [k for k, members in enumerate(teams) if any(contact.skill in c.skills for c in members)]
-    usual = next(
-        (k for k in able if any(c.code == contact.usual_staff_code for c in teams[k])), None
-    )
-    if usual is None:
-        usual = able[zlib.crc32(contact.client_code.encode()) % len(able)]
-    return usual + 1
+
+    def __init__(self, teams: list[list[Coordinator]]) -> None:
+        self.team_of = {c.code: k for k, members in enumerate(teams) for c in members}
+        self.able: dict[str, list[int]] = defaultdict(list)
+        for k, members in enumerate(teams):
+            for skill in sorted({s for c in members for s in c.skills}):
+                self.able[skill].append(k)
+
+    def __call__(self, contact: DueContact) -> int:
+        able = self.able[contact.skill]
+        usual = self.team_of.get(contact.usual_staff_code or "")
+        if usual is None or usual not in able:
+            usual = able[zlib.crc32(contact.client_code.encode()) % len(able)]
+        return usual + 1
 
 
 # -- XCom-safe rows ----------------------------------------------------------------------

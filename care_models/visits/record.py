@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,9 +39,18 @@ def _hashed(contact: DueContact) -> dict[str, Any]:
     """A contact as it counts for the fingerprint. A booked visit's coordinator is what the
     last plan wrote back (it may have moved the visit to a colleague with room): it is the
     plan's output, not an input, and counting it would make every re-run a new revision."""
-    fields = asdict(contact)
+    fields = _flat(contact, "place")
     if contact.fixed_visit_id is not None:
         fields["usual_staff_code"] = None
+    return fields
+
+
+def _flat(value: DueContact | Coordinator, place: str) -> dict[str, Any]:
+    """``dataclasses.asdict`` of a contact or coordinator, without its deep copies (the
+    fields are immutable; a county's fingerprint hashes hundreds of thousands)."""
+    fields = dict(vars(value))
+    at = fields[place]
+    fields[place] = {"latitude": at.latitude, "longitude": at.longitude}
     return fields
 
 
@@ -50,10 +58,16 @@ def input_hash(contacts: Iterable[DueContact], coordinators: Iterable[Coordinato
     """A fingerprint of what the plan was computed from (same inputs, same plan)."""
     payload = {
         "contacts": sorted((_hashed(c) for c in contacts), key=lambda c: c["key"]),
-        "coordinators": sorted((asdict(c) for c in coordinators), key=lambda c: c["code"]),
+        "coordinators": sorted((_flat(c, "office") for c in coordinators), key=lambda c: c["code"]),
     }
     text = json.dumps(payload, default=_canonical, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def caught_up(found: str) -> str:
+    """The fingerprint recorded with a plan caught up at the gate (what came due listed,
+    not placed): it matches no inputs, so the next run replans."""
+    return hashlib.sha256(f"caught up: {found}".encode()).hexdigest()
 
 
 def latest_plan(session: Session, start: dt.date, end: dt.date) -> VisitPlan | None:

@@ -64,12 +64,19 @@ def plan_choice(requested: object, run_type: object) -> str:
     return "current" if kind == "asset_triggered" else "next"
 
 
-def load_inputs(factory: sessionmaker[Session], first: dt.date, last: dt.date) -> Inputs:
+def load_inputs(
+    factory: sessionmaker[Session], first: dt.date, last: dt.date, team_key: str | None = None
+) -> Inputs:
+    """The demand and the staff of a horizon: the whole county's, or with ``team_key``
+    (a routing job's), the demand of the towns that team's town may serve only."""
     from care_models.visits.demand import expand_demand
+    from care_models.visits.planning import served_by
     from care_models.visits.supply import coordinators
 
     with factory() as session:
-        return Inputs(expand_demand(session, first, last), coordinators(session, first, last))
+        staff = coordinators(session, first, last)
+        served = served_by(staff, team_key) if team_key else None
+        return Inputs(expand_demand(session, first, last, served), staff)
 
 
 def plan_in_force(
@@ -211,7 +218,7 @@ def solve_job(
 
     first, last = (dt.date.fromisoformat(d) for d in job["horizon"])
     town = job["town"]
-    inputs = load_inputs(factory, first, last)
+    inputs = load_inputs(factory, first, last, town)
     previous, _digest = plan_in_force(factory, first, last)
     travel = travel_model(factory)
     towns, _ = team_partitions(inputs.contacts, inputs.staff)
@@ -235,8 +242,8 @@ def solve_job(
             seconds_per_problem=seconds_per_problem,
         )
     plan.horizon_start, plan.horizon_end = first, last
-    # What the solve saw: the plan gate compares it with the demand it finds.
-    seen = input_hash(inputs.contacts, inputs.staff)
+    # What this team's solve saw: the plan gate compares it with what it finds.
+    seen = input_hash(mine, members)
     return {**plan_to_rows(plan), "town": town, "input_hash": seen}
 
 
@@ -264,7 +271,7 @@ def check_horizon_plan(
     """Merge one horizon's town plans and check them: our checks, then the GX suite."""
     from care_models.visits.checks import check_plan, stop_rows
     from care_models.visits.planning import merge, partitions, plan_from_rows, plan_to_rows
-    from care_models.visits.record import input_hash
+    from care_models.visits.record import caught_up, input_hash
 
     first, last = (dt.date.fromisoformat(d) for d in horizon_rows)
     inputs = load_inputs(factory, first, last)
@@ -274,18 +281,34 @@ def check_horizon_plan(
     _, nobody = partitions(inputs.contacts, inputs.staff)
     plan = merge((first, last), (plan_from_rows(p) for p in parts), nobody)
     found = input_hash(inputs.contacts, inputs.staff)
-    solved_from = {p.get("input_hash") for p in parts} - {None, found}
-    if solved_from:
+    moved = _demand_moved(inputs, parts)
+    if moved:
         plan = catch_up(plan, inputs.contacts, today)
     problems = check_plan(plan, inputs.contacts, inputs.staff, from_day=today)
     if problems:
         raise GateFailure(f"plan checks {first}", problems[:5], len(plan.stops), len(problems))
     if plan.stops:
         gate(PLAN_SUITE, stop_rows(plan, inputs.contacts, inputs.staff), _gate_key(run_key, first))
-    # The demand the plan answers, recorded with it: after a catch-up, what the solves saw,
-    # so that the next run finds the demand changed and replans what came due.
-    digest = min(str(h) for h in solved_from) if solved_from else found
+    # The demand the plan answers, recorded with it. After a catch-up it answers neither
+    # what the solves saw nor what is due now, so the next run finds the demand changed
+    # and replans what came due.
+    digest = caught_up(found) if moved else found
     return {**plan_to_rows(plan), "input_hash": digest}
+
+
+def _demand_moved(inputs: Inputs, parts: Sequence[dict[str, Any]]) -> bool:
+    """Whether any team's contacts or members changed between its solve and now."""
+    from care_models.visits.planning import team, team_partitions
+    from care_models.visits.record import input_hash
+
+    teams, _ = team_partitions(inputs.contacts, inputs.staff)
+    solved = {p["town"]: p.get("input_hash") for p in parts if "town" in p}
+    if set(teams) - set(solved):
+        return True  # a team that has contacts now had no solve
+    return any(
+        seen is not None and seen != input_hash(teams.get(key, []), team(inputs.staff, key))
+        for key, seen in solved.items()
+    )
 
 
 def catch_up(plan: Plan, contacts: Sequence[DueContact], today: dt.date) -> Plan:
