@@ -1,4 +1,4 @@
-"""Scale benchmark: two weeks of home visits for a 100,000-client county, the per-town
+"""Scale benchmark: two weeks of home visits for a 100,000-client county, the per-team
 solves mapped on the CeleryExecutor stack with 1 worker and with 2, against the same
 solves in one process.
 
@@ -27,24 +27,20 @@ gives 2) and at most ``--solves-at-once`` solves run at once over all workers
 (``AIRFLOW__CARE__ROUTING_SOLVES_AT_ONCE``, 2, the workflow's default): one worker
 runs one solve at a time, two run two. The ratio 1 worker / 2 workers is therefore
 the speed-up of two solves at once over one, on this machine: with 2 cores it is at
-most 2, less what the stack's own processes take, and less again when one town's
-solve is longer than all the others together (the workflow solves one job per town
-team and the planner splits a town only into per-coordinator PyVRP problems, one
-after another inside the town's job, so the biggest town's job is the floor of any
-number of workers). With ``--slots 2`` one worker already runs two solves at once and
-the ratio says only what a second machine would add, which on one 2-core machine is
-nothing. One process / 1 worker is what the stack costs (task start, parsing, XCom).
+most 2, less what the stack's own processes take. With ``--slots 2`` one worker
+already runs two solves at once and the ratio says only what a second machine would
+add, which on one 2-core machine is nothing. One process / 1 worker is what the
+stack costs (task start, parsing, XCom).
 
-The biggest town decides. JC-01 has a third of the clients and a third of the staff,
-and more due contacts than its team has hours: at 5,000 clients its solve was 3/4 of
-the one-process time (25 of 34 s; 1,606 contacts unplanned) and grew much faster than
-the county (164 s at 10,000, over 320 s at 20,000). Profiled at 5,000, 92% of it is the
-planner's repair, which tries each contact that found no room at every coordinator,
-day and position of the town; PyVRP's 48 problems take 6%. A
-100,000-client run would take hours in that one job, whatever the number of workers:
-the default run does not fit in an hour on 2 cores; ``--clients 10000`` took 14
-minutes. Splitting a town's job (by skill, or by blocks of coordinators) would let
-workers share it; the planner does not do that today.
+The jobs. The workflow solves one job per routing team: a town's team, or in a town
+of more than ``TEAM_SIZE`` (24) coordinators, teams of at most that many
+(``care_models.visits.planning.team_partitions``). The synthetic county keeps its
+seven towns at any size, so at 100,000 clients JC-01 alone has 892 coordinators and
+is solved as 38 teams; the county makes 116 jobs. A job reads only the demand its
+team may serve (``care_models.visits.served``), so its cost follows its team, not
+the county. Before teams, JC-01's one job grew with the square of the county (the
+planner's repair tries each contact that found no room at every coordinator, day
+and position of its job) and took longer than every other job together.
 
 The routing budget is the planner's own: ``--seconds-per-problem`` (the workflow's
 ``seconds_per_problem`` param; 1.0 on schedule) is PyVRP's work for one
@@ -159,7 +155,7 @@ def safety_limit(seconds_per_problem: float) -> float:
 
 
 def table(figures: Figures, towns: dict[str, tuple[int, int]]) -> list[str]:
-    """The final table: each side's solves and run, the ratios; then each town's solve."""
+    """The final table: each side's solves and run, the ratios; then each team's solve."""
 
     def cell(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f}"
@@ -187,13 +183,13 @@ def table(figures: Figures, towns: dict[str, tuple[int, int]]) -> list[str]:
         )
     lines.append("")
     lines.append(
-        f"{'town':<8} {'staff':>6} {'contacts':>9} {'one process':>12} {'1 worker':>9} "
+        f"{'team':<9} {'staff':>6} {'contacts':>9} {'one process':>12} {'1 worker':>9} "
         f"{'2 workers':>10}  host (2 workers)"
     )
     for town in sorted(figures.one_process.per_town):
         staff, contacts = towns.get(town, (0, 0))
         lines.append(
-            f"{town:<8} {staff:>6} {contacts:>9} "
+            f"{town:<9} {staff:>6} {contacts:>9} "
             f"{cell(figures.one_process.per_town.get(town)):>12} "
             f"{cell(figures.one_worker.per_town.get(town)):>9} "
             f"{cell(figures.two_workers.per_town.get(town)):>10}  "
@@ -264,7 +260,7 @@ def solve_in_one_process(
     url: str, today: dt.date, days: int, seconds_per_problem: float
 ) -> tuple[Measured, list[dict[str, Any]], dict[str, tuple[int, int]], int]:
     """The jobs gate_demand lists, each solved by solve_job one after the other."""
-    from care_models.visits.planning import partitions, team
+    from care_models.visits.planning import team, team_partitions
 
     engine = make_engine(url)
     try:
@@ -273,7 +269,7 @@ def solve_in_one_process(
         jobs = list(gated["jobs"])
         first, last = workflow.horizon(today, days)
         inputs = workflow.load_inputs(factory, first, last)
-        by_town, _ = partitions(inputs.contacts, inputs.staff)
+        by_town, _ = team_partitions(inputs.contacts, inputs.staff)
         towns = {t: (len(team(inputs.staff, t)), len(c)) for t, c in by_town.items()}
         per_town: dict[str, float] = {}
         began = time.perf_counter()
@@ -576,7 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("")
     say(
         f"== {figures.clients} clients, {figures.coordinators} coordinators, {figures.contacts} "
-        f"contacts routed by town; {figures.solves} per-town solves; "
+        f"contacts routed by team; {figures.solves} team solves; "
         f"{figures.seconds_per_problem:g} s of PyVRP work per problem (safety limit {limit:g} s)"
     )
     for line in table(figures, towns):
