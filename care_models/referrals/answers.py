@@ -90,15 +90,19 @@ class IntakeBatch:
 
 def audit_bundle_read(session: Session, referral_id: int, purpose: str, read: str) -> None:
     """The audit row of one read of a referral's personal data (``read``: the field)."""
-    audit(
-        session,
-        actor=INTAKE_ACTOR,
-        action="read",
-        entity="referral",
-        entity_id=str(referral_id),
-        fields=[read],
-        purpose=purpose,
-    )
+    audit(session, **bundle_read_row(referral_id, purpose, read))
+
+
+def bundle_read_row(referral_id: int, purpose: str, read: str) -> dict[str, Any]:
+    """:func:`audit_bundle_read`'s row, for a batch to insert with its others."""
+    return {
+        "actor": INTAKE_ACTOR,
+        "action": "read",
+        "entity": "referral",
+        "entity_id": str(referral_id),
+        "fields": [read],
+        "purpose": purpose,
+    }
 
 
 def reject(session: Session, referral: Referral, reason: str) -> IntakeOutcome:

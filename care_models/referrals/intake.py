@@ -63,11 +63,12 @@ from care_models.referrals.answers import (
     IntakeOutcome,
     IntakeSummary,
     audit_bundle_read,
+    bundle_read_row,
     hold,
 )
-from care_models.referrals.intake_batch import FIRST_VISIT_SKILLS, answer_batch
+from care_models.referrals.intake_batch import FIRST_VISIT_SKILLS, answer_batch, insert_rows
 from care_models.referrals.records import field_read, field_read_of, read_record
-from care_models.schema import Organisation, Referral
+from care_models.schema import AuditLog, Organisation, Referral
 
 __all__ = [  # the words and outcomes of intake, found here as they always were
     "FIRST_VISIT_SKILLS",
@@ -147,9 +148,13 @@ def audit_gate_reads(factory: sessionmaker[Session], referral_ids: Sequence[int]
             query = select(Referral.id, Referral.record_enc.is_not(None))
             for referral_id, stored in session.execute(query.where(Referral.id.in_(part))):
                 has_record[referral_id] = bool(stored)
-        for referral_id in referral_ids:
-            read = field_read_of(has_record.get(referral_id, False))
-            audit_bundle_read(session, referral_id, GATE_PURPOSE, read)
+        reads = [
+            bundle_read_row(
+                referral_id, GATE_PURPOSE, field_read_of(has_record.get(referral_id, False))
+            )
+            for referral_id in referral_ids
+        ]
+        insert_rows(session, AuditLog, reads)  # one executemany (intake_batch.insert_rows)
 
 
 def describe_fault(error: BaseException) -> str:

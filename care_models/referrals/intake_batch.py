@@ -12,7 +12,13 @@ Two passes over the batch, in referral id order.
    create; a coordinator's day counts the visits the batch has already given them.
    A referral nobody can visit within the window is held there and then.
 2. **Write**: the new clients (one multi-row insert), their cases (one), then the
-   needs, visits, reviews, Task versions, audit rows and alerts in the last flush.
+   needs, visits, reviews, Task versions, audit rows and alerts.
+
+Rows nobody reads back in the transaction (audit rows, the accepted referrals' Task
+versions, needs, visits) are inserted as one executemany each (:func:`insert_rows`),
+not as ORM objects: without RETURNING, psycopg runs a short statement it prepares
+once, in pipeline mode, where the ORM's multi-row ``INSERT ... RETURNING`` is a long
+statement psycopg parses anew each time. The ids come out in the same order.
 
 An unexpected error anywhere rolls the whole batch back; the caller then answers its
 referrals one at a time (:func:`care_models.referrals.intake.run_intake`), so a
@@ -24,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from care_models.errors import CapacityError
@@ -41,7 +48,7 @@ from care_models.referrals.answers import (
     RETRIED_KINDS,
     IntakeBatch,
     IntakeOutcome,
-    audit_bundle_read,
+    bundle_read_row,
     hold,
     reject,
     review,
@@ -49,15 +56,31 @@ from care_models.referrals.answers import (
 )
 from care_models.referrals.matching import Match, PersonKeys, decide, person_keys
 from care_models.referrals.records import field_read, read_record
-from care_models.referrals.store import set_status
+from care_models.referrals.store import new_task_version
 from care_models.referrals.triage import Triage, age_on, triage
-from care_models.schema import Case, Client, Need, Referral, Town, Visit
+from care_models.schema import (
+    AuditLog,
+    Base,
+    Case,
+    Client,
+    Need,
+    Referral,
+    ReferralStatusEvent,
+    Town,
+    Visit,
+)
 from care_models.synthetic.county import COUNTY
 from care_models.visits.urgent import Slot, UrgentBooker, UrgentVisitRequest
 from care_models.workdays import add_business_days
 
 FIRST_VISIT_SKILLS = ("nurse", "social_worker")
 LATE = " (퇴원 후 2영업일을 넘김: 의뢰가 늦게 도착)"
+
+
+def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows (same keys each) as one executemany, without RETURNING (see above)."""
+    if rows:
+        session.execute(insert(model), list(rows))
 
 
 def town_in(towns: Sequence[Town], address: str) -> Town | None:
@@ -171,6 +194,20 @@ class _Accept:
 
 
 @dataclass
+class _Rows:
+    """The accepted referrals' rows, written by :func:`insert_rows` once all are known."""
+
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    needs: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+
+    def insert(self, session: Session) -> None:
+        insert_rows(session, ReferralStatusEvent, self.versions)
+        insert_rows(session, Need, self.needs)
+        insert_rows(session, Visit, self.visits)
+
+
+@dataclass
 class _Decisions:
     """The first pass's answers, in referral order, to be written by the second."""
 
@@ -213,18 +250,20 @@ class _Batch:
     def decide_all(self) -> None:
         records: dict[int, ReferralRecord] = {}
         gate = self.gate
+        reads = []
         for referral in self.referrals:
             if referral.id in gate.rejected or referral.id in gate.faults:
                 continue
             if referral.id in gate.reviews:
                 continue
-            audit_bundle_read(self.session, referral.id, INTAKE_PURPOSE, field_read(referral))
+            reads.append(bundle_read_row(referral.id, INTAKE_PURPOSE, field_read(referral)))
             try:
                 records[referral.id] = read_record(
                     self.vault, referral, self.system_of[referral.hospital_id], self.today
                 )
             except BundleRejected as error:  # parsed at the gate; the hospital's to fix
                 self._answered(reject(self.session, referral, f"처리 불가: {error}"))
+        insert_rows(self.session, AuditLog, reads)
         keys = {rid: person_keys(self.vault, r.person) for rid, r in records.items()}
         people = People(self.session, keys.values())
         self.people = people
@@ -316,8 +355,10 @@ class _Batch:
         session.add_all([item.case for item in self.decisions.accepted if item.case])
         session.flush()  # and one for their cases
         outcomes = {o.referral_id: o for o in self.decisions.answered}
+        rows = _Rows()
         for item in self.decisions.accepted:
-            outcomes[item.referral.id] = self._write_accepted(item)
+            outcomes[item.referral.id] = self._write_accepted(item, rows)
+        rows.insert(session)  # before the reviews' Task versions, as one by one
         for referral, candidates in self.decisions.reviews:
             real = sorted(people.real_id(c) for c in candidates)
             outcomes[referral.id] = review(session, referral, real)
@@ -331,25 +372,25 @@ class _Batch:
         session.flush()
         return ordered
 
-    def _write_accepted(self, item: _Accept) -> IntakeOutcome:
+    def _write_accepted(self, item: _Accept, rows: _Rows) -> IntakeOutcome:
         referral, case, decision = item.referral, item.case, item.decision
         assert case is not None
         referral.client_id, referral.priority = item.client_id, decision.priority
         referral.triage_reason = decision.reason
-        self.session.add_all(
-            Need(
-                case_id=case.id,
-                category=NEED_CODES.get(code, "care_ltc"),
-                code=code,
-                status="identified",
-                identified_on=self.today,
-            )
+        rows.needs.extend(
+            {
+                "case_id": case.id,
+                "category": NEED_CODES.get(code, "care_ltc"),
+                "code": code,
+                "status": "identified",
+                "identified_on": self.today,
+            }
             for code in item.record.needs or ["assessment"]
         )
         if item.slot is not None:
             request = replace(item.request, client_id=item.client_id, case_id=case.id)
             visit_day, late = item.slot.day, item.slot.late
-            self.booker.book(request, item.slot, flush=False)
+            rows.visits.append(self.booker.booked_row(request, item.slot))
         else:
             assert item.existing is not None
             visit_day, late = (
@@ -358,7 +399,8 @@ class _Batch:
             )
         reason = f"{decision.priority}순위 접수, 초기 방문 {visit_day.isoformat()} 예약"
         reason += LATE if late else ""
-        set_status(self.session, referral, "accepted", reason)
+        version = new_task_version(referral, "accepted", reason)
+        rows.versions.extend([version] if version else [])
         return IntakeOutcome(
             referral.id, "accepted", reason, decision.priority, case.id, visit_day, item.new
         )

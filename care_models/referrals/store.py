@@ -331,6 +331,23 @@ def set_status(
 ) -> bool:
     """Move the Task to a new status or business status (a new version); False when
     nothing changes. The business status ("plan approved") stays until replaced."""
+    row = new_task_version(referral, status, reason, now=now, business_status=business_status)
+    if row is None:
+        return False
+    session.add(ReferralStatusEvent(**row))
+    return True
+
+
+def new_task_version(
+    referral: Referral,
+    status: str,
+    reason: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+    business_status: str | None = None,
+) -> dict[str, Any] | None:
+    """:func:`set_status` on the referral, returning its new version's row unwritten (None
+    when nothing changes): intake writes a batch's versions in one executemany."""
     if status not in vocab.REFERRAL_STATUSES:
         raise ValidationError("status", f"unknown Task status {status!r}")
     business = business_status or referral.business_status
@@ -339,23 +356,20 @@ def set_status(
         reason,
         business,
     ):
-        return False
+        return None
     referral.status = status
     referral.status_reason = reason
     referral.business_status = business
     referral.task_version += 1
     referral.last_updated = now or utcnow()
-    session.add(
-        ReferralStatusEvent(
-            referral_id=referral.id,
-            version=referral.task_version,
-            status=status,
-            reason=reason,
-            business_status=business,
-            changed_at=referral.last_updated,
-        )
-    )
-    return True
+    return {
+        "referral_id": referral.id,
+        "version": referral.task_version,
+        "status": status,
+        "reason": reason,
+        "business_status": business,
+        "changed_at": referral.last_updated,
+    }
 
 
 def task_resource(

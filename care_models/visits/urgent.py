@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -120,11 +121,19 @@ class UrgentBooker:
             f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}"
         )
 
-    def book(self, request: UrgentVisitRequest, slot: Slot, *, flush: bool = True) -> Visit:
-        """Write the visit ``plan`` held (``flush=False``: with the rest of a batch)."""
-        visit = _book(self.session, request, slot.staff, slot.day, slot.position, flush=flush)
+    def book(self, request: UrgentVisitRequest, slot: Slot) -> Visit:
+        """Write the visit ``plan`` held (:meth:`booked_row`: with the rest of a batch)."""
+        visit = _book(self.session, request, slot.staff, slot.day, slot.position)
         self._known[request.natural_key] = visit
         return visit
+
+    def booked_row(self, request: UrgentVisitRequest, slot: Slot) -> dict[str, Any]:
+        """The visit ``plan`` held, as a row for the caller to insert with a batch's others.
+
+        The booker no longer knows it as booked: for a batch's writing pass, after its
+        last ``plan``.
+        """
+        return visit_values(request, slot.staff, slot.day, slot.position)
 
     def _candidates_for(self, town_id: int, skills: tuple[str, ...]) -> list[Staff]:
         """Coordinators with one of the skills: the town's first, then the nearest towns'."""
@@ -207,6 +216,31 @@ def book_named_visit(
     return _book(session, request, staff, day, 0, first=start)
 
 
+def visit_values(
+    request: UrgentVisitRequest,
+    staff: Staff,
+    day: dt.date,
+    slot: int,
+    first: dt.time = FIRST_HOUR,
+) -> dict[str, Any]:
+    """The columns of the visit booked for ``request``: the ``slot``-th hour from ``first``."""
+    start_local = dt.datetime.combine(day, first, SEOUL) + dt.timedelta(minutes=SLOT_MINUTES * slot)
+    return {
+        "natural_key": request.natural_key,
+        "client_id": request.client_id,
+        "staff_id": staff.id,
+        "case_id": request.case_id,
+        "service_type": request.service_type,
+        "mode": "visit",
+        "purpose": request.purpose,
+        "visit_date": day,
+        "start_at": start_local.astimezone(dt.UTC),
+        "duration_min": request.duration_min,
+        "status": "booked",
+        "source": request.source,
+    }
+
+
 def _book(
     session: Session,
     request: UrgentVisitRequest,
@@ -214,27 +248,10 @@ def _book(
     day: dt.date,
     slot: int,
     first: dt.time = FIRST_HOUR,
-    *,
-    flush: bool = True,
 ) -> Visit:
-    start_local = dt.datetime.combine(day, first, SEOUL) + dt.timedelta(minutes=SLOT_MINUTES * slot)
-    visit = Visit(
-        natural_key=request.natural_key,
-        client_id=request.client_id,
-        staff_id=staff.id,
-        case_id=request.case_id,
-        service_type=request.service_type,
-        mode="visit",
-        purpose=request.purpose,
-        visit_date=day,
-        start_at=start_local.astimezone(dt.UTC),
-        duration_min=request.duration_min,
-        status="booked",
-        source=request.source,
-    )
+    visit = Visit(**visit_values(request, staff, day, slot, first))
     session.add(visit)
-    if flush:
-        session.flush()
+    session.flush()
     return visit
 
 
