@@ -66,6 +66,9 @@ days, so that each PyVRP problem stays small:
 6. *Repair.* A visit the routing could not keep (real travel and lunch counted) or
    that the estimate found no room for is inserted at the cheapest feasible place of
    an eligible route, coordinators in preference order; otherwise it is unplanned.
+   Each trial starts from the route's state before its position and stops at the
+   first stop pushed past its latest possible start (``insertion.py``), so trying
+   every position of every day costs little more than the stops that move.
 
 :func:`replan` keeps every route that is not affected exactly as it was (see its
 docstring). :func:`nearest_neighbour_plan` is the greedy baseline with the same rules.
