@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from care_models.errors import CapacityError
@@ -83,6 +83,33 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
         session.execute(insert(model), list(rows))
 
 
+def insert_returning_ids(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows (same keys each); their new ids, in row order.
+
+    PostgreSQL: the ids are drawn from the table's sequence first (one query), and the
+    rows inserted with them by :func:`insert_rows`; an ``INSERT ... RETURNING`` of many
+    rows would be the long statement psycopg parses anew. Elsewhere (SQLite), one
+    ``INSERT ... RETURNING``.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        returning = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
+        return list(session.scalars(returning, list(rows)))
+    ids = sorted(
+        session.scalars(
+            text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            ),
+            {"table": model.__tablename__, "n": len(rows)},
+        )
+    )
+    insert_rows(session, model, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
+
+
 def town_in(towns: Sequence[Town], address: str) -> Town | None:
     """The county's town named in an address (towns in code order); None outside the county."""
     if COUNTY not in address:
@@ -105,23 +132,23 @@ def household(record: ReferralRecord, age: int) -> str:
 
 def new_client(
     vault: Vault, record: ReferralRecord, town: Town, referral_id: int, today: dt.date
-) -> Client:
-    """The client a referral of an unknown person creates (not yet added to a session)."""
+) -> dict[str, Any]:
+    """The row of the client a referral of an unknown person creates (not yet written)."""
     age = age_on(record.person.birth_date, today)
     kind = household(record, age)
-    return Client(
-        code=f"N{referral_id:07d}",
+    return {
+        "code": f"N{referral_id:07d}",
         **encrypted_client_columns(vault, record.person),
-        birth_year=record.person.birth_date.year,
-        sex=record.sex if record.sex in ("female", "male") else "female",
-        town_id=town.id,
-        latitude=town.latitude,
-        longitude=town.longitude,
-        household_type=kind,
-        risk_tier="at_risk" if kind == "living_alone" and age >= 65 else "caution",
-        ltc_grade="none",
-        consent_given=False,
-    )
+        "birth_year": record.person.birth_date.year,
+        "sex": record.sex if record.sex in ("female", "male") else "female",
+        "town_id": town.id,
+        "latitude": town.latitude,
+        "longitude": town.longitude,
+        "household_type": kind,
+        "risk_tier": "at_risk" if kind == "living_alone" and age >= 65 else "caution",
+        "ltc_grade": "none",
+        "consent_given": False,
+    }
 
 
 class People:
@@ -148,7 +175,8 @@ class People:
                     if value is not None:
                         self.by_key[index].setdefault(value, set()).add(client_id)
                         self.towns[client_id] = town_id
-        self.created: list[Client] = []
+        self.created: list[dict[str, Any]] = []  # rows of the clients to create
+        self.created_ids: list[int] = []  # their ids, once written
 
     def match(self, keys: PersonKeys) -> Match:
         found = [
@@ -157,7 +185,7 @@ class People:
         ]
         return decide(*found)
 
-    def add(self, keys: PersonKeys, client: Client) -> int:
+    def add(self, keys: PersonKeys, client: dict[str, Any]) -> int:
         """Remember a client the batch will create; its provisional (negative) id."""
         self.created.append(client)
         provisional = -len(self.created)
@@ -166,13 +194,18 @@ class People:
                 self.by_key[index].setdefault(value, set()).add(provisional)
         return provisional
 
+    def write(self, session: Session) -> None:
+        """Insert the clients the batch creates; their provisional ids become real."""
+        self.created_ids = insert_returning_ids(session, Client, self.created)
+
     def real_id(self, client_id: int) -> int:
-        return self.created[-client_id - 1].id if client_id < 0 else client_id
+        return self.created_ids[-client_id - 1] if client_id < 0 else client_id
 
     def town_of(self, client_id: int) -> int:
         """The town of a client found or created by the batch (real or provisional id)."""
         if client_id < 0:
-            return self.created[-client_id - 1].town_id
+            town_id: int = self.created[-client_id - 1]["town_id"]
+            return town_id
         return self.towns[client_id]
 
 
@@ -190,7 +223,7 @@ class _Accept:
     request: UrgentVisitRequest
     slot: Slot | None  # None: the first visit was already booked (``existing``)
     existing: Visit | None = None
-    case: Case | None = None
+    case_id: int | None = None
 
 
 @dataclass
@@ -338,22 +371,25 @@ class _Batch:
 
     def write_all(self) -> list[IntakeOutcome]:
         session, people = self.session, self.people
-        session.add_all(people.created)
-        session.flush()  # one multi-row insert for the batch's new clients
-        for item in self.decisions.accepted:
+        people.write(session)
+        accepted = self.decisions.accepted
+        cases = []
+        for item in accepted:
             town_id = people.town_of(item.client_id)
             item.client_id = people.real_id(item.client_id)
-            item.case = Case(
-                client_id=item.client_id,
-                referral_id=item.referral.id,
-                town_id=town_id,
-                status="open",
-                priority=item.decision.priority,
-                high_risk=item.decision.priority == 1,
-                opened_on=self.today,
+            cases.append(
+                {
+                    "client_id": item.client_id,
+                    "referral_id": item.referral.id,
+                    "town_id": town_id,
+                    "status": "open",
+                    "priority": item.decision.priority,
+                    "high_risk": item.decision.priority == 1,
+                    "opened_on": self.today,
+                }
             )
-        session.add_all([item.case for item in self.decisions.accepted if item.case])
-        session.flush()  # and one for their cases
+        for item, case_id in zip(accepted, insert_returning_ids(session, Case, cases), strict=True):
+            item.case_id = case_id
         outcomes = {o.referral_id: o for o in self.decisions.answered}
         rows = _Rows()
         for item in self.decisions.accepted:
@@ -373,13 +409,13 @@ class _Batch:
         return ordered
 
     def _write_accepted(self, item: _Accept, rows: _Rows) -> IntakeOutcome:
-        referral, case, decision = item.referral, item.case, item.decision
-        assert case is not None
+        referral, case_id, decision = item.referral, item.case_id, item.decision
+        assert case_id is not None
         referral.client_id, referral.priority = item.client_id, decision.priority
         referral.triage_reason = decision.reason
         rows.needs.extend(
             {
-                "case_id": case.id,
+                "case_id": case_id,
                 "category": NEED_CODES.get(code, "care_ltc"),
                 "code": code,
                 "status": "identified",
@@ -388,7 +424,7 @@ class _Batch:
             for code in item.record.needs or ["assessment"]
         )
         if item.slot is not None:
-            request = replace(item.request, client_id=item.client_id, case_id=case.id)
+            request = replace(item.request, client_id=item.client_id, case_id=case_id)
             visit_day, late = item.slot.day, item.slot.late
             rows.visits.append(self.booker.booked_row(request, item.slot))
         else:
@@ -402,7 +438,7 @@ class _Batch:
         version = new_task_version(referral, "accepted", reason)
         rows.versions.extend([version] if version else [])
         return IntakeOutcome(
-            referral.id, "accepted", reason, decision.priority, case.id, visit_day, item.new
+            referral.id, "accepted", reason, decision.priority, case_id, visit_day, item.new
         )
 
 
