@@ -40,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from care_models import vocab
@@ -140,7 +140,7 @@ def _check_horizon(horizon_start: dt.date, horizon_end: dt.date) -> None:
         )
 
 
-def _clients(session: Session, scope: ColumnElement[bool]) -> dict[int, _ClientRow]:
+def _clients(session: Session) -> dict[int, _ClientRow]:
     rows = session.execute(
         select(
             Client.id,
@@ -152,7 +152,7 @@ def _clients(session: Session, scope: ColumnElement[bool]) -> dict[int, _ClientR
             Client.preferred_window_start,
             Client.preferred_window_end,
             Client.usual_staff_id,
-        ).where(scope)
+        )
     ).all()
     return {row[0]: _ClientRow(*row) for row in rows}
 
@@ -372,7 +372,7 @@ def expand_demand(
     service type or mode.
     """
     _check_horizon(horizon_start, horizon_end)
-    clients = _clients(session, true())
+    clients = _clients(session)
     scope, keep = served_scope(session, {c.id: c.town_id for c in clients.values()}, served)
     towns = {
         row[0]: (row[1], Place(row[2], row[3]))
