@@ -66,8 +66,9 @@ from care_models.referrals.answers import (
     bundle_read_row,
     hold,
 )
-from care_models.referrals.intake_batch import FIRST_VISIT_SKILLS, answer_batch, insert_rows
+from care_models.referrals.intake_batch import FIRST_VISIT_SKILLS, answer_batch
 from care_models.referrals.records import field_read, field_read_of, read_record
+from care_models.referrals.store_rows import insert_rows
 from care_models.schema import AuditLog, Organisation, Referral
 
 __all__ = [  # the words and outcomes of intake, found here as they always were
@@ -154,7 +155,7 @@ def audit_gate_reads(factory: sessionmaker[Session], referral_ids: Sequence[int]
             )
             for referral_id in referral_ids
         ]
-        insert_rows(session, AuditLog, reads)  # one executemany (intake_batch.insert_rows)
+        insert_rows(session, AuditLog, reads)  # one executemany (see store_rows)
 
 
 def describe_fault(error: BaseException) -> str:

@@ -14,11 +14,9 @@ Two passes over the batch, in referral id order.
 2. **Write**: the new clients (one multi-row insert), their cases (one), then the
    needs, visits, reviews, Task versions, audit rows and alerts.
 
-Rows nobody reads back in the transaction (audit rows, the accepted referrals' Task
-versions, needs, visits) are inserted as one executemany each (:func:`insert_rows`),
-not as ORM objects: without RETURNING, psycopg runs a short statement it prepares
-once, in pipeline mode, where the ORM's multi-row ``INSERT ... RETURNING`` is a long
-statement psycopg parses anew each time. The ids come out in the same order.
+Rows are inserted as plain rows, not ORM objects, one executemany per table
+(:mod:`care_models.referrals.store_rows`): audit rows, the accepted referrals' Task
+versions, needs and visits, and the new clients and cases, whose ids are needed.
 
 An unexpected error anywhere rolls the whole batch back; the caller then answers its
 referrals one at a time (:func:`care_models.referrals.intake.run_intake`), so a
@@ -32,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from care_models.errors import CapacityError
@@ -57,10 +55,10 @@ from care_models.referrals.answers import (
 from care_models.referrals.matching import Match, PersonKeys, decide, person_keys
 from care_models.referrals.records import field_read, read_record
 from care_models.referrals.store import new_task_version
+from care_models.referrals.store_rows import insert_returning_ids, insert_rows
 from care_models.referrals.triage import Triage, age_on, triage
 from care_models.schema import (
     AuditLog,
-    Base,
     Case,
     Client,
     Need,
@@ -75,39 +73,6 @@ from care_models.workdays import add_business_days
 
 FIRST_VISIT_SKILLS = ("nurse", "social_worker")
 LATE = " (퇴원 후 2영업일을 넘김: 의뢰가 늦게 도착)"
-
-
-def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows (same keys each) as one executemany, without RETURNING (see above)."""
-    if rows:
-        session.execute(insert(model), list(rows))
-
-
-def insert_returning_ids(
-    session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
-) -> list[int]:
-    """Insert rows (same keys each); their new ids, in row order.
-
-    PostgreSQL: the ids are drawn from the table's sequence first (one query), and the
-    rows inserted with them by :func:`insert_rows`; an ``INSERT ... RETURNING`` of many
-    rows would be the long statement psycopg parses anew. Elsewhere (SQLite), one
-    ``INSERT ... RETURNING``.
-    """
-    if not rows:
-        return []
-    if session.get_bind().dialect.name != "postgresql":
-        returning = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
-        return list(session.scalars(returning, list(rows)))
-    ids = sorted(
-        session.scalars(
-            text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-            ),
-            {"table": model.__tablename__, "n": len(rows)},
-        )
-    )
-    insert_rows(session, model, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
-    return ids
 
 
 def town_in(towns: Sequence[Town], address: str) -> Town | None:
@@ -279,6 +244,7 @@ class _Batch:
         self.booker = UrgentBooker(session)
         self.decisions = _Decisions()
         self.client_of: dict[int, int] = {}  # referral id -> client id, accepted in the batch
+        self.earlier_clients = self._read_earlier_clients()
 
     def decide_all(self) -> None:
         records: dict[int, ReferralRecord] = {}
@@ -323,8 +289,21 @@ class _Batch:
             return (self.client_of[earlier_id],)
         if any(r.id == earlier_id for r in self.referrals):
             return ()  # in this batch, and not accepted: no client to name
-        earlier = self.session.get(Referral, earlier_id)
-        return (earlier.client_id,) if earlier and earlier.client_id else ()
+        client_id = self.earlier_clients.get(earlier_id)
+        return (client_id,) if client_id else ()
+
+    def _read_earlier_clients(self) -> dict[int, int | None]:
+        """The clients of the earlier referrals the gate's reviews name, outside the batch
+        (one query: a whole Referral would bring its encrypted Bundle)."""
+        ids = {r.id for r in self.referrals}
+        wanted = sorted({self.gate.reviews[i] for i in ids if i in self.gate.reviews} - ids)
+        found: dict[int, int | None] = {}
+        for start in range(0, len(wanted), 500):
+            query = select(Referral.id, Referral.client_id)
+            part = wanted[start : start + 500]
+            rows = self.session.execute(query.where(Referral.id.in_(part)))
+            found.update((referral_id, client_id) for referral_id, client_id in rows)
+        return found
 
     def _decide(self, referral: Referral, record: ReferralRecord, keys: PersonKeys) -> None:
         match = self.people.match(keys)
