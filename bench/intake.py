@@ -272,6 +272,11 @@ def prepare_care_database(url: str, vault: Vault, county: County) -> Engine:
     migrations.upgrade(engine)
     with Session(engine) as session, session.begin():
         load_county(session, vault, county)
+    # A database in use has its statistics (autovacuum analyses what grew); one bulk-loaded
+    # just now has none, and PostgreSQL would scan the clients for each batch's matching.
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
     return engine
 
 
