@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -59,6 +59,17 @@ class Slot:
     late: bool
 
 
+class _Candidate(NamedTuple):
+    """A coordinator as the booker compares them, read off the ORM object once (a batch
+    compares every candidate on every day it tries)."""
+
+    id: int
+    capacity: int  # visits a day
+    town_id: int
+    code: str
+    staff: Staff
+
+
 class UrgentBooker:
     """Books urgent visits in one transaction, looking each thing up once.
 
@@ -73,7 +84,8 @@ class UrgentBooker:
         self._known: dict[str, Visit | None] = {}
         self._staff: list[Staff] | None = None
         self._towns: dict[int, Town] | None = None
-        self._candidates: dict[tuple[int, tuple[str, ...]], list[Staff]] = {}
+        self._candidates: dict[tuple[int, tuple[str, ...]], list[_Candidate]] = {}
+        self._full: dict[tuple[int, tuple[str, ...]], set[dt.date]] = {}
         self._away: dict[dt.date, set[int]] = {}
         self._load: dict[dt.date, dict[int, int]] = {}
 
@@ -102,20 +114,24 @@ class UrgentBooker:
         candidates = self._candidates_for(town_id, request.skills)
         if not candidates:
             raise CapacityError(f"no active coordinator has any of the skills {request.skills}")
+        # A day on which none of these candidates was free stays so for this booker:
+        # leave does not change within it and its load only grows. Skipping those days
+        # keeps a batch from scanning the same full days again for each request.
+        full = self._full.setdefault((town_id, request.skills), set())
         day = next_business_day(request.earliest)
         for _ in range(SEARCH_DAYS):
-            away, load = self._away_on(day), self._load_on(day)
-            free = [
-                s
-                for s in candidates
-                if s.id not in away and load.get(s.id, 0) < s.max_visits_per_day
-            ]
-            if free:
-                local = [s for s in free if s.office_town_id == town_id] or free[:1]
-                chosen = min(local, key=lambda s: (load.get(s.id, 0), s.code))
-                position = load.get(chosen.id, 0)
-                load[chosen.id] = position + 1
-                return Slot(chosen, day, position, late=day > request.latest)
+            if day not in full:
+                away, load = self._away_on(day), self._load_on(day)
+                free = [
+                    c for c in candidates if c.id not in away and load.get(c.id, 0) < c.capacity
+                ]
+                if free:
+                    local = [c for c in free if c.town_id == town_id] or free[:1]
+                    chosen = min(local, key=lambda c: (load.get(c.id, 0), c.code))
+                    position = load.get(chosen.id, 0)
+                    load[chosen.id] = position + 1
+                    return Slot(chosen.staff, day, position, late=day > request.latest)
+                full.add(day)
             day = next_business_day(day + dt.timedelta(days=1))
         raise CapacityError(
             f"nobody can visit within {SEARCH_DAYS} business days of {request.earliest}"
@@ -135,7 +151,7 @@ class UrgentBooker:
         """
         return visit_values(request, slot.staff, slot.day, slot.position)
 
-    def _candidates_for(self, town_id: int, skills: tuple[str, ...]) -> list[Staff]:
+    def _candidates_for(self, town_id: int, skills: tuple[str, ...]) -> list[_Candidate]:
         """Coordinators with one of the skills: the town's first, then the nearest towns'."""
         key = (town_id, skills)
         if key not in self._candidates:
@@ -155,7 +171,10 @@ class UrgentBooker:
                 )
 
             skilled = [s for s in self._staff if set(s.skills) & set(skills)]
-            self._candidates[key] = sorted(skilled, key=distance)
+            self._candidates[key] = [
+                _Candidate(s.id, s.max_visits_per_day, s.office_town_id, s.code, s)
+                for s in sorted(skilled, key=distance)
+            ]
         return self._candidates[key]
 
     def _away_on(self, day: dt.date) -> set[int]:
