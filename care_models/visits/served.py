@@ -54,9 +54,7 @@ def served_scope(
     )
 
     def keep(client_id: int, skill: str) -> bool:
-        if client_id not in town_of:
-            return False
-        town = town_of[client_id]
+        town = town_of.get(client_id)  # a client without a town: the team's own skills
         return skill in (wanted.get(town, anywhere) if town is not None else anywhere)
 
     return condition, keep

@@ -58,13 +58,14 @@ class _Repairs(_State):
             return None  # no gap of the day is long enough, wherever it goes
         best: tuple[tuple[float, ...], int, _Timed] | None = None
         for pos in positions:
-            trial = [*route.tasks[:pos], task, *route.tasks[pos:]]
-            if profile is not None:
-                timed = profile.trial(task, pos)
-            else:
-                timed, _ = _schedule(coord, trial, self.trips)
+            timed = (
+                profile.trial(task, pos)
+                if profile is not None
+                else _schedule(coord, [*route.tasks[:pos], task, *route.tasks[pos:]], self.trips)[0]
+            )
             if timed is None:
-                continue
+                continue  # most trials of a full day end here: build the trial only if it fits
+            trial = [*route.tasks[:pos], task, *route.tasks[pos:]]
             later = timed.end - base.end
             moved = sum(
                 1

@@ -103,16 +103,20 @@ def test_every_trial_is_the_schedule_of_the_whole_trial(seed: int) -> None:
 
 def test_no_gap_means_no_trial_fits() -> None:
     """The route-wide room is a true bound: a contact longer than every gap fits nowhere."""
-    rng = random.Random(7)
-    coord = coordinator(lunch=True)
-    tasks = feasible_route(rng, coord, 9)
-    timed, _ = _schedule(coord, tasks, TRIPS)
-    assert timed is not None
-    profile = _Profile(coord, tasks, timed, TRIPS)
-    for n in range(30):
-        task = random_task(rng, 200 + n)
-        if task.duration > profile.room:
-            assert all(
-                _schedule(coord, [*tasks[:pos], task, *tasks[pos:]], TRIPS)[0] is None
-                for pos in range(len(tasks) + 1)
-            )
+    checked = 0
+    for seed in range(60):
+        rng = random.Random(1000 + seed)
+        coord = coordinator(lunch=True)
+        tasks = feasible_route(rng, coord, rng.randint(4, 10))
+        timed, _ = _schedule(coord, tasks, TRIPS)
+        assert timed is not None
+        profile = _Profile(coord, tasks, timed, TRIPS)
+        for n in range(30):
+            task = random_task(rng, 200 + n)
+            if task.duration > profile.room:
+                checked += 1
+                assert all(
+                    _schedule(coord, [*tasks[:pos], task, *tasks[pos:]], TRIPS)[0] is None
+                    for pos in range(len(tasks) + 1)
+                )
+    assert checked > 0, "no contact was longer than a route's room: the bound went untested"
