@@ -5,7 +5,8 @@ with a planned or actual discharge), Condition(s), a ServiceRequest carrying the
 hospital's referral identifier, optionally an Observation or QuestionnaireResponse
 with difficulties in activities of daily living (ADL) and a living-situation
 Observation, and a Task. Parsing uses the fhir.resources R4B models (the package's
-default R5 models reject R4 payloads); the rules fhir.resources does not enforce
+default R5 models reject R4 payloads), behind a fast check of the referral profile
+that accepts only what they accept; the rules fhir.resources does not enforce
 (coded values, identifiers, plausible dates) are checked here. Every problem is an
 :class:`Issue` naming the element (a FHIRPath ``expression``) and the rule.
 """
@@ -26,6 +27,7 @@ from care_models.fhir.limits import (
     expression,
     load_json,
 )
+from care_models.fhir.profile import conforms
 from care_models.privacy import PersonalFields
 
 __all__ = ["BundleRejected", "InputLimits", "Issue", "ReferralRecord", "parse_referral"]
@@ -243,7 +245,14 @@ def _model_issue(document: dict[str, Any], error: Mapping[str, Any]) -> Issue:
 
 
 def _validate_models(document: dict[str, Any]) -> None:
-    """Structural validation with the fhir.resources R4B models."""
+    """Structural validation with the fhir.resources R4B models.
+
+    A Bundle the referral profile accepts is one they accept (see
+    :mod:`care_models.fhir.profile`), at a twentieth of the cost; any other Bundle
+    goes to them, which decide and name the issues.
+    """
+    if conforms(document):
+        return
     from fhir.resources.R4B.bundle import Bundle
     from pydantic import ValidationError as PydanticError
 

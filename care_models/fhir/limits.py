@@ -149,12 +149,43 @@ def expression(path: tuple[Any, ...]) -> str:
     return text
 
 
+def _within(node: Any, depth: int, limits: InputLimits, strings: list[str]) -> bool:
+    """True if no container below ``node`` is too deep and no string too long.
+
+    Collects every key and string into ``strings`` for one control-character search.
+    Recursion is safe: it stops one level past ``limits.depth``.
+    """
+    if node and depth + 1 > limits.depth:
+        return False
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for name, value in items:
+        if isinstance(name, str):
+            strings.append(name)
+            if len(name) > limits.string_chars:
+                return False
+        if isinstance(value, str):
+            strings.append(value)
+            cap = limits.identifier_chars if name in IDENTIFIER_ELEMENTS else limits.string_chars
+            if len(value) > cap:
+                return False
+        elif isinstance(value, dict | list) and not _within(value, depth + 1, limits, strings):
+            return False
+    return True
+
+
 def check_values(document: Mapping[str, Any], limits: InputLimits) -> None:
-    """Depth, entry count, string and identifier lengths, control characters (400)."""
+    """Depth, entry count, string and identifier lengths, control characters (400).
+
+    A quick pass decides whether all is well (the common case, on the API's busiest
+    route); only a Bundle that breaks a rule is walked again to name where.
+    """
     entries = document.get("entry")
     if isinstance(entries, list) and len(entries) > limits.entries:
         rule = f"a Bundle may hold at most {limits.entries} entries"
         raise _reject(rule, "Bundle.entry", 413, "too-costly")
+    strings: list[str] = []
+    if _within(document, 0, limits, strings) and not FORBIDDEN.search("\n".join(strings)):
+        return
     for node in _walk(document):
         value, depth, name, _, is_key = node
         if depth > limits.depth:
@@ -170,6 +201,22 @@ def check_values(document: Mapping[str, Any], limits: InputLimits) -> None:
             raise _reject(f"must be at most {cap} characters", expression(_path(node)))
 
 
+def _references(node: Any, found: list[str]) -> None:
+    """Every string ``reference`` below ``node`` (depth already bounded by check_values)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for name, value in items:
+        if name == "reference" and isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict | list):
+            _references(value, found)
+
+
+def _resolves(value: str, known: set[str]) -> bool:
+    if value.startswith("#"):  # a contained resource: the models check those
+        return True
+    return value in known or any(url.endswith(f"/{value}") for url in known)
+
+
 def check_references(document: Mapping[str, Any]) -> list[Issue]:
     """Every ``reference`` must name an entry of this Bundle (fullUrl or Type/id)."""
     entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
@@ -182,14 +229,16 @@ def check_references(document: Mapping[str, Any]) -> list[Issue]:
         kind, rid = resource.get("resourceType"), resource.get("id")
         if isinstance(kind, str) and isinstance(rid, str):
             known.add(f"{kind}/{rid}")
-    issues: list[Issue] = []
+    references: list[str] = []
+    _references(document, references)
+    if all(_resolves(value, known) for value in references):
+        return []
+    issues: list[Issue] = []  # walk again, to name where
     for node in _walk(document):
         value, _, name, _, is_key = node
         if is_key or name != "reference" or not isinstance(value, str):
             continue
-        if value.startswith("#"):  # a contained resource: the models check those
-            continue
-        if value not in known and not any(url.endswith(f"/{value}") for url in known):
+        if not _resolves(value, known):
             issues.append(
                 Issue(
                     "invalid",
