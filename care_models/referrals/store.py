@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,7 @@ from care_models.fhir.bundle import (
 )
 from care_models.privacy import Vault, audit
 from care_models.referrals.records import RAW_FIELD, encode_record, raw_bundle
+from care_models.referrals.store_rows import insert_returning_ids, insert_rows
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
 
@@ -182,28 +183,28 @@ def store_referrals(
         return [Submission(existing, created=False, conflict=changed)]
 
 
+# The referrals under one hospital's identifier system with one of the given values:
+# the unique index's own order, so both databases seek it once per value. Built once;
+# the expanding list keeps one compiled statement for every batch size.
+_STORED = select(Referral.identifier_value, Referral.id).where(
+    Referral.hospital_id == bindparam("hospital_id"),
+    Referral.identifier_system == bindparam("system"),
+    Referral.identifier_value.in_(bindparam("values", expanding=True)),
+)
+
+
 def _stored(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
-    if not keys:
-        return {}
-    # OR of equalities, not a row-value IN: SQLite searches its unique index for each term
-    # of an OR, but scans the whole index for a row-value IN.
-    rows = session.execute(
-        select(
-            Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
-        ).where(
-            or_(
-                *(
-                    and_(
-                        Referral.hospital_id == hospital_id,
-                        Referral.identifier_system == system,
-                        Referral.identifier_value == value,
-                    )
-                    for hospital_id, system, value in sorted(keys)
-                )
-            )
-        )
-    )
-    return {(h, system, value): referral_id for h, system, value, referral_id in rows}
+    """The stored referral's id for each of ``keys`` found: one query per identifier system."""
+    by_system: dict[tuple[int, str], list[str]] = {}
+    for hospital_id, system, value in keys:
+        by_system.setdefault((hospital_id, system), []).append(value)
+    connection = session.connection()
+    found: dict[tuple[int, str, str], int] = {}
+    for (hospital_id, system), values in sorted(by_system.items()):
+        parameters = {"hospital_id": hospital_id, "system": system, "values": sorted(values)}
+        for value, referral_id in connection.execute(_STORED, parameters):
+            found[(hospital_id, system, value)] = referral_id
+    return found
 
 
 def _store_batch(
@@ -223,22 +224,19 @@ def _store_batch(
             if known[i] is None and first.setdefault(item.own_key, i) == i
         ]
         rows = [_referral_row(vault, incoming[i], now) for i in fresh]
-        ids: list[int] = []
+        ids = insert_returning_ids(session, Referral, rows)
         if rows:
-            ids = list(
-                session.scalars(
-                    insert(Referral).returning(Referral.id, sort_by_parameter_order=True), rows
-                )
-            )
-            session.execute(
-                insert(ReferralStatusEvent),
+            insert_rows(
+                session,
+                ReferralStatusEvent,
                 [
                     {"referral_id": rid, "version": 1, "status": "received", "changed_at": now}
                     for rid in ids
                 ],
             )
-            session.execute(
-                insert(AuditLog),
+            insert_rows(
+                session,
+                AuditLog,
                 [
                     {
                         "at": now,
