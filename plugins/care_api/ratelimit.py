@@ -94,16 +94,21 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         return (int(row[0]), float(row[1])) if row else (0, now)
 
     def _incr(self, key: str, expiry: float, amount: int, now: float) -> int:
-        self._db.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
-        self._db.execute(
+        """Add ``amount`` to the key's count; an expired count starts again. One statement."""
+        (value,) = self._db.execute(
             "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-            (key, amount, now + expiry),
-        )
+            "ON CONFLICT (key) DO UPDATE SET "
+            "value = CASE WHEN counters.expires <= ? THEN excluded.value "
+            "ELSE counters.value + excluded.value END, "
+            "expires = CASE WHEN counters.expires <= ? THEN excluded.expires "
+            "ELSE counters.expires END "
+            "RETURNING value",
+            (key, amount, now + expiry, now, now),
+        ).fetchone()
         self._writes += 1
         if self._writes % 1000 == 0:  # now and then, forget windows long past
             self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
-        return self._get(key, now)[0]
+        return int(value)
 
     def _key(self, key: str) -> str:
         return f"{self.key_prefix}:{key}"
@@ -144,8 +149,13 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
 
     def _window(self, key: str, expiry: int, now: float) -> tuple[int, float, int, float]:
         previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        previous, _ = self._get(previous_key, now)
-        current, _ = self._get(current_key, now)
+        counts = dict(
+            self._db.execute(
+                "SELECT key, value FROM counters WHERE key IN (?, ?) AND expires > ?",
+                (previous_key, current_key, now),
+            ).fetchall()
+        )
+        previous, current = int(counts.get(previous_key, 0)), int(counts.get(current_key, 0))
         previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
         return previous, previous_ttl, current, current_ttl

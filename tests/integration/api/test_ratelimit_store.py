@@ -1,0 +1,32 @@
+"""The SQLite store of the API's limits counts like the library's own stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from care_api.ratelimit import SQLiteStorage
+
+
+def _store(tmp_path: Path) -> SQLiteStorage:
+    return SQLiteStorage(f"care+sqlite://{tmp_path / 'ratelimit.db'}", key_prefix="t")
+
+
+def test_a_count_adds_up_until_it_expires_then_starts_again(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store._incr("k", 60, 5, now=1000.0) == 5
+    assert store._incr("k", 60, 2, now=1059.0) == 7  # the window set at 1000 still runs
+    assert store._get("k", 1059.0) == (7, 1060.0)
+    assert store._incr("k", 60, 1, now=1060.0) == 1  # expired at 1060: a new window
+    assert store._get("k", 1060.5) == (1, 1120.0)
+    assert store._incr("other", 60, 3, now=1060.0) == 3  # keys count apart
+
+
+def test_a_sliding_window_weighs_the_last_minute_and_refuses_past_the_limit(
+    tmp_path: Path,
+) -> None:
+    store = _store(tmp_path)
+    assert all(store.acquire_sliding_window_entry("h", limit=10, expiry=60) for _ in range(10))
+    assert not store.acquire_sliding_window_entry("h", limit=10, expiry=60)
+    previous, _, current, _ = store.get_sliding_window("h", 60)
+    assert previous + current == 10
+    assert not store.acquire_sliding_window_entry("h", limit=100, expiry=60, amount=101)
