@@ -19,6 +19,7 @@ is raised and the API answers 503: an unlimited API is not an option.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import math
 import os
@@ -37,6 +38,10 @@ from care_models.config import Settings
 
 REDIS_TIMEOUT_SECONDS = 2.0
 SQLITE_BUSY_MS = 5000
+
+
+def _owner_only(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 class LimitUnavailable(Exception):
@@ -72,12 +77,16 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
                 isolation_level=None,
                 check_same_thread=False,
             )
-            db.execute("PRAGMA journal_mode=WAL")
+            # Workers starting together would race here: switching to WAL does not wait
+            # for another connection's lock, it fails with "database is locked".
+            with open(f"{self._path}.setup", "a", opener=_owner_only) as setup:
+                fcntl.flock(setup, fcntl.LOCK_EX)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS counters "
+                    "(key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
+                )
             db.execute("PRAGMA synchronous=OFF")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS counters "
-                "(key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
-            )
             self._connection = db
         return self._connection
 

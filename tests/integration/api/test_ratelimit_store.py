@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from care_api.ratelimit import SQLiteStorage
@@ -30,3 +34,35 @@ def test_a_sliding_window_weighs_the_last_minute_and_refuses_past_the_limit(
     previous, _, current, _ = store.get_sliding_window("h", 60)
     assert previous + current == 10
     assert not store.acquire_sliding_window_entry("h", limit=100, expiry=60, amount=101)
+
+
+FIRST_USE = """
+import sys, time
+from care_api.ratelimit import SQLiteStorage
+store = SQLiteStorage("care+sqlite://" + sys.argv[1], key_prefix="t")
+while time.time() < float(sys.argv[2]):
+    pass
+for _ in range(5):
+    assert store.acquire_sliding_window_entry("h", limit=1000, expiry=60)
+"""
+
+
+def test_workers_starting_together_all_open_the_store(tmp_path: Path) -> None:
+    """Switching a new file to WAL fails at once under another connection's lock; the
+    setup is serialised, so no worker answers its first requests with a 503."""
+    plugins = Path(__file__).resolve().parents[3] / "plugins"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), *sys.path])}
+    for attempt in range(4):
+        path = tmp_path / f"ratelimit-{attempt}.db"
+        start = time.time() + 1.0
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", FIRST_USE, str(path), str(start)],
+                env=environment,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(3)
+        ]
+        for worker in workers:
+            _, errors = worker.communicate(timeout=60)
+            assert worker.returncode == 0, errors.decode()[-500:]
