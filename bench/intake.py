@@ -29,7 +29,7 @@ Ratios are measured against a baseline in the same run; absolute figures depend 
 machine. Everything runs on loopback and in temporary databases, dropped at the end.
 
     .venv/bin/python bench/intake.py [--bundles 10000] [--databases sqlite,postgresql]
-        [--store-group 50] [--api-requests 3000] [--clients 50]
+        [--store-group 50] [--api-requests 10000] [--clients 50]
         [--api-process subprocess|thread] [--api-workers 2]
         [--api-databases sqlite,postgresql] [--skip-api]
 """
@@ -489,7 +489,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=50,
         help="Bundles stored to a transaction, as the API's writer stores concurrent POSTs",
     )
-    parser.add_argument("--api-requests", type=int, default=3000, help="POSTs, then as many GETs")
+    parser.add_argument(
+        "--api-requests",
+        type=int,
+        default=10000,
+        help="POSTs, then as many GETs (a saturated round lasts a few seconds)",
+    )
     parser.add_argument("--clients", type=int, default=50, help="concurrent API clients")
     parser.add_argument(
         "--api-process",

@@ -30,7 +30,14 @@ from care_models.fhir.limits import (
 from care_models.fhir.profile import conforms
 from care_models.privacy import PersonalFields
 
-__all__ = ["BundleRejected", "InputLimits", "Issue", "ReferralRecord", "parse_referral"]
+__all__ = [
+    "BundleRejected",
+    "InputLimits",
+    "Issue",
+    "ReferralRecord",
+    "parse_profiled_referral",
+    "parse_referral",
+]
 
 RRN_SYSTEM = "urn:care:kr:rrn"
 NEED_SYSTEM = "urn:care:referral-need"
@@ -245,14 +252,7 @@ def _model_issue(document: dict[str, Any], error: Mapping[str, Any]) -> Issue:
 
 
 def _validate_models(document: dict[str, Any]) -> None:
-    """Structural validation with the fhir.resources R4B models.
-
-    A Bundle the referral profile accepts is one they accept (see
-    :mod:`care_models.fhir.profile`), at a twentieth of the cost; any other Bundle
-    goes to them, which decide and name the issues.
-    """
-    if conforms(document):
-        return
+    """Structural validation with the fhir.resources R4B models."""
     from fhir.resources.R4B.bundle import Bundle
     from pydantic import ValidationError as PydanticError
 
@@ -284,9 +284,35 @@ def parse_referral(
 ) -> ReferralRecord:
     """Parse and check a referral Bundle; raise BundleRejected listing every broken rule.
 
-    The limits (:mod:`care_models.fhir.limits`) are checked first, then the FHIR
-    models, then that every reference resolves inside the Bundle, then our rules.
+    The limits (:mod:`care_models.fhir.limits`) are checked first, then the structure:
+    by the referral profile (:mod:`care_models.fhir.profile`) when the Bundle has its
+    shape, else by the fhir.resources models, which name the issues; then that every
+    reference resolves inside the Bundle, then our rules.
     """
+    record = _parse(body, identifier_system, today, require_transaction, limits, models=True)
+    assert record is not None  # with the models, every Bundle gets a verdict
+    return record
+
+
+def parse_profiled_referral(
+    body: bytes, identifier_system: str, *, today: dt.date, limits: InputLimits | None = None
+) -> ReferralRecord | None:
+    """:func:`parse_referral` without the fhir.resources models: None for a Bundle
+    outside the referral profile, which only they can decide. What it answers is what
+    parse_referral answers; it just never takes their milliseconds (the API calls it
+    on its event loop, and sends a None to its validation pool)."""
+    return _parse(body, identifier_system, today, True, limits, models=False)
+
+
+def _parse(
+    body: bytes | dict[str, Any],
+    identifier_system: str,
+    today: dt.date,
+    require_transaction: bool,
+    limits: InputLimits | None,
+    *,
+    models: bool,
+) -> ReferralRecord | None:
     limits = limits or InputLimits()
     if isinstance(body, bytes):
         document = decode_json(body, limits)
@@ -305,7 +331,10 @@ def parse_referral(
         check.fail("business-rule", "Bundle.type", "a referral must be a 'transaction' Bundle")
     if check.issues:
         raise BundleRejected(check.issues)
-    _validate_models(document)
+    if not conforms(document):  # see care_models.fhir.profile: it accepts only what they do
+        if not models:
+            return None
+        _validate_models(document)
     unresolved = check_references(document)
     if unresolved:
         raise BundleRejected(unresolved)

@@ -39,6 +39,7 @@ from care_models.fhir.bundle import (
     InputLimits,
     Issue,
     ReferralRecord,
+    parse_profiled_referral,
     parse_referral,
 )
 from care_models.privacy import Vault, audit
@@ -114,11 +115,24 @@ def validate_referral(
     hospital: Organisation, body: bytes, *, today: dt.date, limits: InputLimits | None = None
 ) -> ReferralRecord:
     """Parse a Bundle against the submitting hospital's identifier system (BundleRejected)."""
+    return parse_referral(body, _identifier_system(hospital), today=today, limits=limits)
+
+
+def validate_profiled_referral(
+    hospital: Organisation, body: bytes, *, today: dt.date, limits: InputLimits | None = None
+) -> ReferralRecord | None:
+    """:func:`validate_referral` for a Bundle in the referral profile's shape; None for
+    any other (see :func:`care_models.fhir.bundle.parse_profiled_referral`)."""
+    system = _identifier_system(hospital)
+    return parse_profiled_referral(body, system, today=today, limits=limits)
+
+
+def _identifier_system(hospital: Organisation) -> str:
     if not hospital.identifier_system:
         raise ValidationError(
             "organisations.identifier_system", "hospital has no system", hospital.code
         )
-    return parse_referral(body, hospital.identifier_system, today=today, limits=limits)
+    return hospital.identifier_system
 
 
 def _content(record: ReferralRecord) -> ReferralRecord:

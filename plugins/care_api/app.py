@@ -48,7 +48,7 @@ from care_api.edge import CatchAll, charset_of, parameter_issue
 from care_api.headers import SecurityHeaders
 from care_api.ratelimit import LimitUnavailable, RateLimiter
 from care_api.validation import ValidationPool
-from care_api.writer import WriterPerLoop
+from care_api.writer import Store, WriterPerLoop
 from care_models.config import Settings, load_settings
 from care_models.db import engine_from_settings, session_factory
 from care_models.errors import OverloadedError, StorageError
@@ -64,10 +64,11 @@ from care_models.referrals.store import (
     record_rejection,
     store_referrals,
     task_resource,
+    validate_profiled_referral,
     validate_referral,
 )
 from care_models.schema import Organisation, Referral
-from care_models.tokens import staff_for_token, utcnow
+from care_models.tokens import utcnow
 from care_models.workdays import seoul_today
 
 FHIR_JSON = "application/fhir+json"
@@ -78,6 +79,9 @@ ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 TASK_ID = re.compile(r"[0-9]{1,18}")
 COUNT = re.compile(r"[0-9]{1,4}")
 RETRY_AFTER_SECONDS = 2
+# A referral Bundle is 3 to 8 KiB; up to this size its profile check takes well under a
+# millisecond, so it runs on the event loop (larger Bundles go to the validation pool).
+ON_LOOP_MAX_BYTES = 64 * 1024
 
 
 class ApiError(Exception):
@@ -146,9 +150,7 @@ class CareState:
     def writers(self) -> WriterPerLoop:
         with self._lock:
             if self._writers is None:
-                self._writers = WriterPerLoop(
-                    lambda: partial(store_referrals, self.factory(), self.keys())
-                )
+                self._writers = WriterPerLoop(self._writer_store)
             return self._writers
 
     def __post_init__(self) -> None:
@@ -160,6 +162,12 @@ class CareState:
                 self.engine = self.engine or engine_from_settings(self.settings)
                 self._factory = session_factory(self.engine)
             return self._factory
+
+    def _writer_store(self) -> tuple[Store, bool]:
+        """How the writers store, and whether off the loop (not SQLite: see writer.py)."""
+        factory = self.factory()
+        off_loop = self.engine is not None and self.engine.dialect.name != "sqlite"
+        return partial(store_referrals, factory, self.keys()), off_loop
 
     def keys(self) -> Vault:
         with self._lock:
@@ -445,29 +453,16 @@ def create_app(
             )
         )
 
-    @app.get("/feeds/visits/{staff_code}.ics", include_in_schema=False)
-    def visit_calendar(
-        staff_code: str, request: Request, credentials: Bearer, token: str = ""
-    ) -> Response:
-        """A coordinator's own visits as an iCalendar feed (calendar apps send no headers,
-        so the token may come as ``?token=``); other coordinators' feeds are refused."""
-        secret = bearer_token(credentials) or token
-        care = state_of(request)
-        body = _calendar(care, staff_code, secret, client_address(request))
-        return Response(
-            body,
-            media_type="text/calendar; charset=utf-8",
-            headers={"Cache-Control": "private, no-store"},
-        )
-
     try:
         from care_api.web import router as web_router
     except ImportError:  # the web page is optional for API-only deployments
         pass
     else:
         app.include_router(web_router)
-    from care_api.vendor_push import router as vendor_push_router  # it imports this module
+    from care_api.calendar_feed import router as calendar_router  # it imports this module
+    from care_api.vendor_push import router as vendor_push_router  # so does this one
 
+    app.include_router(calendar_router)
     app.include_router(vendor_push_router)
     try:  # the staff pages import this module too
         from care_api.conference_pages import router as conference_router
@@ -516,47 +511,24 @@ def _updated_after(value: str | None) -> dt.datetime | None:
     return _parse_instant(value[2:], "_lastUpdated")
 
 
-def _calendar(care: CareState, staff_code: str, secret: str, address: str) -> bytes:
-    from sqlalchemy import select
-
-    from care_models.schema import Visit
-    from care_models.visits.publish import ics_feed
-
-    vault = care.keys()
-    if secret:
-        refuse_blocked_address(care, address, "token")
-    with care.factory()() as session, session.begin():
-        staff = staff_for_token(session, vault, staff_code, secret)
-        if staff is None:
-            if secret:
-                count_failed_login(care, address)
-            raise ApiError(
-                401,
-                "login",
-                "token",
-                "the calendar token is not valid",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        since = seoul_today() - dt.timedelta(days=7)
-        visits = list(
-            session.scalars(
-                select(Visit).where(
-                    Visit.staff_id == staff.id,
-                    Visit.visit_date >= since,
-                    Visit.status.in_(("planned", "booked")),
-                )
-            )
-        )
-        return ics_feed(session, staff_code, visits)  # codes, times and towns: no reveal
-
-
 async def _submit(care: CareState, hospital: Organisation, body: bytes, base_url: str) -> Response:
-    """Validate in the bounded pool, then let the process's writer store it with its neighbours."""
-    limits = care.limits
+    """Validate, then let the process's writer store it with its neighbours.
+
+    A Bundle of a referral's usual size in the referral profile's shape is validated
+    here on the loop (a tenth of a millisecond); any other goes to the bounded pool,
+    where the fhir.resources models may take their time without holding the loop.
+    """
+    limits, today = care.limits, seoul_today()
     try:
-        record = await care.validation().run(
-            partial(validate_referral, hospital, body, today=seoul_today(), limits=limits)
+        record = (
+            validate_profiled_referral(hospital, body, today=today, limits=limits)
+            if len(body) <= ON_LOOP_MAX_BYTES
+            else None
         )
+        if record is None:
+            record = await care.validation().run(
+                partial(validate_referral, hospital, body, today=today, limits=limits)
+            )
     except OverloadedError:
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         rule = "every validator is busy; send it again shortly"

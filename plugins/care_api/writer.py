@@ -14,10 +14,17 @@ each of its items is stored again on its own, and only an item that fails alone 
 :class:`~care_models.errors.StorageError` (its request an OperationOutcome); the
 others are answered as usual. One log line names the error's type, never a value.
 
-Why not a writer thread: validation is CPU work holding the GIL, and a thread that
-needs the GIL back after each database call waits up to the interpreter's switch
-interval (5 ms) every time. ``bench/intake.py`` at 300 POSTs a second on 2 cores
-showed latencies several times higher with a writer thread than here.
+Where the batch is stored depends on the database:
+
+- **SQLite, on the loop.** A commit there does not wait for the disk (WAL), and a
+  writer thread that needs the GIL back after each database call would wait up to the
+  interpreter's switch interval (5 ms) every time: ``bench/intake.py`` at 300 POSTs a
+  second on 2 cores showed latencies several times higher with one.
+- **PostgreSQL, in the writer's own thread** (``off_loop``), one batch at a time. Each
+  statement is a network round trip and each commit waits for the server's disk; on
+  the loop, every request of the process would wait with them. While a batch is
+  stored the loop goes on reading and validating requests, and the next batch is
+  whatever arrived meanwhile: the slower the disk, the larger the batch.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from care_models.errors import StorageError
 from care_models.referrals.store import Incoming, Submission
@@ -38,26 +46,55 @@ Store = Callable[[list[Incoming]], list[Submission]]
 class ReferralWriter:
     """Batches of one event loop (see the module docstring)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, off_loop: bool = False) -> None:
         self._store = store
         self._pending: list[tuple[Incoming, asyncio.Future[Submission]]] = []
         self._scheduled = False
+        self._storing = False  # a batch is in the writer's thread
+        self._thread = ThreadPoolExecutor(1, "referral-writer") if off_loop else None
 
     async def submit(self, item: Incoming) -> Submission:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[Submission] = loop.create_future()
         self._pending.append((item, answer))
-        if not self._scheduled:
+        if not self._scheduled and not self._storing:
             self._scheduled = True
             loop.call_soon(self._flush)
         return await answer
 
     def _flush(self) -> None:
-        batch, self._pending, self._scheduled = self._pending, [], False
+        self._scheduled = False
+        if self._storing or not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        items = [item for item, _ in batch]
+        if self._thread is None:
+            self._settle(batch, self._safe_answers(items))
+            return
+        self._storing = True
+        stored = asyncio.get_running_loop().run_in_executor(self._thread, self._safe_answers, items)
+        stored.add_done_callback(lambda done: self._stored(batch, done))
+
+    def _stored(
+        self,
+        batch: list[tuple[Incoming, asyncio.Future[Submission]]],
+        done: asyncio.Future[list[Submission | Exception]],
+    ) -> None:
+        self._storing = False
+        self._settle(batch, done.result())  # _safe_answers never raises
+        self._flush()  # what arrived meanwhile
+
+    def _safe_answers(self, items: list[Incoming]) -> list[Submission | Exception]:
         try:
-            answers = self._answers([item for item, _ in batch])
+            return self._answers(items)
         except Exception as error:  # never leave a request hanging, whatever broke
-            answers = [error] * len(batch)
+            return [error] * len(items)
+
+    @staticmethod
+    def _settle(
+        batch: list[tuple[Incoming, asyncio.Future[Submission]]],
+        answers: list[Submission | Exception],
+    ) -> None:
         for (_, answer), result in zip(batch, answers, strict=True):
             if answer.done():  # its client went away
                 continue
@@ -89,8 +126,9 @@ class ReferralWriter:
 class WriterPerLoop:
     """One :class:`ReferralWriter` per running event loop (an app may serve from several)."""
 
-    def __init__(self, store: Callable[[], Store]) -> None:
-        self._store = store  # built on first use: the database is not touched before
+    def __init__(self, store: Callable[[], tuple[Store, bool]]) -> None:
+        # The store and whether off the loop, on first use: the database is not touched before.
+        self._store = store
         self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReferralWriter] = (
             weakref.WeakKeyDictionary()
         )
@@ -99,5 +137,6 @@ class WriterPerLoop:
         loop = asyncio.get_running_loop()
         writer = self._writers.get(loop)
         if writer is None:
-            writer = self._writers[loop] = ReferralWriter(self._store())
+            store, off_loop = self._store()
+            writer = self._writers[loop] = ReferralWriter(store, off_loop=off_loop)
         return writer

@@ -264,7 +264,12 @@ def test_an_unexpected_error_is_one_outcome_and_one_log_line(
     assert "RuntimeError" in errors[0].getMessage()
 
 
-def test_validation_runs_off_the_loop_and_a_full_pool_is_a_503(
+def _outside_profile(bundle: dict[str, Any]) -> None:
+    """An element the referral profile does not know: the fhir.resources models decide."""
+    resource(bundle, "Patient")["meta"] = {"lastUpdated": "2026-11-30T10:00:00+09:00"}
+
+
+def test_validation_by_the_models_runs_off_the_loop_and_a_full_pool_is_a_503(
     county_engine: Engine, vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from care_api import app as app_module
@@ -285,7 +290,7 @@ def test_validation_runs_off_the_loop_and_a_full_pool_is_a_503(
         post = partial(
             client.post,
             "/fhir/Bundle",
-            content=bundle_bytes(spec),
+            content=bundle_bytes(spec, _outside_profile),
             headers=headers(spec.hospital_code),
         )
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
@@ -301,3 +306,32 @@ def test_validation_runs_off_the_loop_and_a_full_pool_is_a_503(
             assert first.result().status_code == 201
     assert full.status_code == 503 and full.headers["retry-after"].isdigit()
     assert _outcome(full)["issue"][0]["code"] == "transient"
+
+
+def test_a_bundle_in_the_profile_is_validated_on_the_loop_without_the_pool(
+    county_engine: Engine, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from care_api import app as app_module
+
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the pool is for Bundles outside the referral profile")
+
+    monkeypatch.setattr(app_module, "validate_referral", refuse)
+    app = create_app(settings=load_settings(), engine=county_engine, vault=vault)
+    good, bad = specs(2, seed=31)
+    with serve(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        stored = client.post(
+            "/fhir/Bundle", content=bundle_bytes(good), headers=headers(good.hospital_code)
+        )
+
+        def late_discharge(bundle: dict[str, Any]) -> None:
+            resource(bundle, "Encounter")["period"]["end"] = "2099-01-01"
+
+        refused = client.post(
+            "/fhir/Bundle",
+            content=bundle_bytes(bad, late_discharge),
+            headers=headers(bad.hospital_code),
+        )
+    assert stored.status_code == 201
+    assert refused.status_code == 422
+    assert _outcome(refused)["issue"][0]["expression"][0].endswith(".period.end")

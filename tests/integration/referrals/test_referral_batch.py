@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -96,6 +97,40 @@ def test_the_writer_batches_a_turn_of_the_loop_and_answers_every_request() -> No
     assert [a.referral.id for a in answers[:5]] == [0, 1, 2, 3, 4]
     assert isinstance(answers[6], StorageError)  # only the culprit fails; nobody hangs
     assert answers[5].created and answers[7].created
+
+
+def test_off_the_loop_one_batch_is_stored_at_a_time_and_the_next_gathers_meanwhile() -> None:
+    batches: list[int] = []
+    threads: set[int] = set()
+    release = threading.Event()
+    poison: Any = object()
+
+    def store(items: list[Incoming]) -> list[Submission]:
+        threads.add(threading.get_ident())
+        batches.append(len(items))
+        if len(batches) == 1:
+            release.wait(10)  # a slow commit: requests keep arriving meanwhile
+        if poison in items:
+            raise RuntimeError("database refused one row")
+        return [Submission(Referral(id=n), created=True) for n in range(len(items))]
+
+    writer = ReferralWriter(store, off_loop=True)
+    item: Any = object()
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(writer.submit(item))
+        await asyncio.sleep(0.05)  # the first batch is in the writer's thread
+        later = [asyncio.ensure_future(writer.submit(x)) for x in (item, poison, item, item, item)]
+        await asyncio.sleep(0.05)
+        assert batches == [1]  # nothing else stored while the first batch is
+        release.set()
+        return await asyncio.gather(first, *later, return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    assert batches == [1, 5, 1, 1, 1, 1, 1]  # the five together; their failure, one by one
+    assert threading.get_ident() not in threads
+    assert isinstance(answers[2], StorageError)
+    assert all(a.created for i, a in enumerate(answers) if i != 2)
 
 
 def test_one_failing_referral_does_not_fail_another_hospitals(

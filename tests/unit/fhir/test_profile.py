@@ -21,7 +21,7 @@ import pytest
 from pydantic import ValidationError
 
 from care_models.fhir import profile
-from care_models.fhir.bundle import parse_referral
+from care_models.fhir.bundle import BundleRejected, parse_profiled_referral, parse_referral
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import build_county
 
@@ -194,11 +194,34 @@ def test_whatever_the_profile_accepts_fhir_resources_accepts() -> None:
     assert checked > 500 and refused > 5000  # both sides of the decision were exercised
 
 
+def _answer(parse: Any, body: bytes, system: str) -> Any:
+    try:
+        return parse(body, system, today=TODAY)
+    except BundleRejected as rejected:
+        return (rejected.status, rejected.issues)
+
+
+def test_the_profiled_parse_answers_as_the_full_one_or_not_at_all() -> None:
+    rng = random.Random(4)
+    spec = _specs()[1]
+    system = sr.identifier_system(spec.hospital_code)
+    answered = 0
+    for mutated in _mutations(sr.build_bundle(spec), rng):
+        body = json.dumps(mutated, ensure_ascii=False).encode()
+        quick = _answer(parse_profiled_referral, body, system)
+        if quick is not None:
+            answered += 1
+            assert quick == _answer(parse_referral, body, system)
+    assert answered > 500
+
+
 def test_a_bundle_outside_the_profile_gets_the_same_answer_as_before() -> None:
     spec = _specs()[0]
     document = sr.build_bundle(spec)
     document["entry"][0]["resource"]["meta"] = {"lastUpdated": "2026-11-30T10:00:00+09:00"}
     assert not profile.conforms(document)  # fhir.resources decides, and takes it
     system = sr.identifier_system(spec.hospital_code)
-    record = parse_referral(json.dumps(document).encode(), system, today=TODAY)
+    body = json.dumps(document).encode()
+    assert parse_profiled_referral(body, system, today=TODAY) is None
+    record = parse_referral(body, system, today=TODAY)
     assert record.identifier_value == spec.number
