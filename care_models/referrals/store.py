@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -198,21 +198,36 @@ def store_referrals(
 
 
 # The referrals under one hospital's identifier system with one of the given values:
-# the unique index's own order, so both databases seek it once per value. Built once;
-# the expanding list keeps one compiled statement for every batch size.
+# the unique index's own order, so SQLite seeks it once per value (it scans the whole
+# index for a row-value IN, and for an OR of the three columns' equalities it would
+# build the statement anew per batch). Built once; the expanding list keeps one
+# compiled statement for every batch size.
 _STORED = select(Referral.identifier_value, Referral.id).where(
     Referral.hospital_id == bindparam("hospital_id"),
     Referral.identifier_system == bindparam("system"),
     Referral.identifier_value.in_(bindparam("values", expanding=True)),
 )
+# PostgreSQL searches the index for each row of a row-value IN: one round trip a batch.
+_STORED_ROWS = select(
+    Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
+).where(
+    tuple_(Referral.hospital_id, Referral.identifier_system, Referral.identifier_value).in_(
+        bindparam("keys", expanding=True)
+    )
+)
 
 
 def _stored(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
-    """The stored referral's id for each of ``keys`` found: one query per identifier system."""
+    """The stored referral's id for each of ``keys`` found."""
+    if not keys:
+        return {}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        rows = connection.execute(_STORED_ROWS, {"keys": sorted(keys)})
+        return {(h, system, value): referral_id for h, system, value, referral_id in rows}
     by_system: dict[tuple[int, str], list[str]] = {}
     for hospital_id, system, value in keys:
         by_system.setdefault((hospital_id, system), []).append(value)
-    connection = session.connection()
     found: dict[tuple[int, str, str], int] = {}
     for (hospital_id, system), values in sorted(by_system.items()):
         parameters = {"hospital_id": hospital_id, "system": system, "values": sorted(values)}
