@@ -165,9 +165,9 @@ class CareState:
 
     def _writer_store(self) -> tuple[Store, bool]:
         """How the writers store, and whether off the loop (not SQLite: see writer.py)."""
-        factory = self.factory()
-        off_loop = self.engine is not None and self.engine.dialect.name != "sqlite"
-        return partial(store_referrals, factory, self.keys()), off_loop
+        factory = self.factory()  # creates the engine if none was given
+        assert self.engine is not None
+        return partial(store_referrals, factory, self.keys()), self.engine.dialect.name != "sqlite"
 
     def keys(self) -> Vault:
         with self._lock:

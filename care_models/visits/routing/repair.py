@@ -56,16 +56,20 @@ class _Repairs(_State):
         profile = self.profile(route, base)
         if profile is not None and task.duration > profile.room:
             return None  # no gap of the day is long enough, wherever it goes
+
+        def with_task(pos: int) -> list[_Task]:
+            return [*route.tasks[:pos], task, *route.tasks[pos:]]
+
         best: tuple[tuple[float, ...], int, _Timed] | None = None
         for pos in positions:
             timed = (
                 profile.trial(task, pos)
                 if profile is not None
-                else _schedule(coord, [*route.tasks[:pos], task, *route.tasks[pos:]], self.trips)[0]
+                else _schedule(coord, with_task(pos), self.trips)[0]
             )
             if timed is None:
                 continue  # most trials of a full day end here: build the trial only if it fits
-            trial = [*route.tasks[:pos], task, *route.tasks[pos:]]
+            trial = with_task(pos)
             later = timed.end - base.end
             moved = sum(
                 1
