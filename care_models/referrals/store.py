@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, select, tuple_
+from sqlalchemy import bindparam, func, null, select, tuple_, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +44,7 @@ from care_models.fhir.bundle import (
 )
 from care_models.privacy import Vault, audit
 from care_models.referrals.records import RAW_FIELD, encode_record, raw_bundle
-from care_models.referrals.store_rows import insert_returning_ids, insert_rows
+from care_models.referrals.store_rows import committed_together, insert_returning_ids, insert_rows
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
 
@@ -207,44 +207,67 @@ _STORED = select(Referral.identifier_value, Referral.id).where(
     Referral.identifier_system == bindparam("system"),
     Referral.identifier_value.in_(bindparam("values", expanding=True)),
 )
-# PostgreSQL searches the index for each row of a row-value IN: one round trip a batch.
-_STORED_ROWS = select(
-    Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
-).where(
-    tuple_(Referral.hospital_id, Referral.identifier_system, Referral.identifier_value).in_(
-        bindparam("keys", expanding=True)
-    )
+# PostgreSQL searches the index for each row of a row-value IN. The rows with no key
+# are ids drawn from the table's sequence for the batch's new referrals: the lookup
+# and the ids in one round trip (an id drawn for a referral that turns out to be
+# known is left unused, a gap as a rolled-back insert leaves).
+_STORED_ROWS_AND_IDS = union_all(
+    select(
+        Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
+    ).where(
+        tuple_(Referral.hospital_id, Referral.identifier_system, Referral.identifier_value).in_(
+            bindparam("keys", expanding=True)
+        )
+    ),
+    select(
+        null(), null(), null(), func.nextval(func.pg_get_serial_sequence("referrals", "id"))
+    ).select_from(func.generate_series(1, bindparam("new"))),
 )
 
 
-def _stored(session: Session, keys: set[tuple[int, str, str]]) -> dict[tuple[int, str, str], int]:
-    """The stored referral's id for each of ``keys`` found."""
-    if not keys:
-        return {}
+@dataclass
+class _Lookup:
+    stored: dict[tuple[int, str, str], int]  # the stored referral's id for each key found
+    ids: list[int] | None = None  # PostgreSQL: ids drawn for new referrals, ascending
+
+
+def _lookup(session: Session, keys: set[tuple[int, str, str]], new: int) -> _Lookup:
+    """The stored referrals among ``keys``; on PostgreSQL also ``new`` ids to insert with."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        rows = connection.execute(_STORED_ROWS, {"keys": sorted(keys)})
-        return {(h, system, value): referral_id for h, system, value, referral_id in rows}
+        found: dict[tuple[int, str, str], int] = {}
+        ids: list[int] = []
+        rows = connection.execute(_STORED_ROWS_AND_IDS, {"keys": sorted(keys), "new": new})
+        for hospital_id, system, value, referral_id in rows:
+            if hospital_id is None:
+                ids.append(referral_id)
+            else:
+                found[(hospital_id, system, value)] = referral_id
+        return _Lookup(found, sorted(ids))
     by_system: dict[tuple[int, str], list[str]] = {}
     for hospital_id, system, value in keys:
         by_system.setdefault((hospital_id, system), []).append(value)
-    found: dict[tuple[int, str, str], int] = {}
+    stored: dict[tuple[int, str, str], int] = {}
     for (hospital_id, system), values in sorted(by_system.items()):
         parameters = {"hospital_id": hospital_id, "system": system, "values": sorted(values)}
         for value, referral_id in connection.execute(_STORED, parameters):
-            found[(hospital_id, system, value)] = referral_id
-    return found
+            stored[(hospital_id, system, value)] = referral_id
+    return _Lookup(stored)
 
 
 def _store_batch(
     factory: sessionmaker[Session], vault: Vault, incoming: Sequence[Incoming]
 ) -> list[Submission]:
     now = utcnow()
-    # Plain multi-row INSERTs rather than ORM flushes: the API's busiest write.
-    with factory() as session, session.begin():
-        stored = _stored(session, {key for item in incoming for key in item.match_keys()})
+    keys = {key for item in incoming for key in item.match_keys()}
+    # On PostgreSQL, three round trips in all: the pool's ping, the lookup (with the
+    # ids), and the inserts with the commit in one pipeline. Each round trip is a wait
+    # for the GIL as well as for the server (the API's loop keeps it busy).
+    with factory() as session:
+        lookup = _lookup(session, keys, len(incoming))
         known: list[int | None] = [
-            next((stored[k] for k in item.match_keys() if k in stored), None) for item in incoming
+            next((lookup.stored[k] for k in item.match_keys() if k in lookup.stored), None)
+            for item in incoming
         ]
         first: dict[tuple[int, str, str], int] = {}
         fresh = [
@@ -252,50 +275,57 @@ def _store_batch(
             for i, item in enumerate(incoming)
             if known[i] is None and first.setdefault(item.own_key, i) == i
         ]
+        existing = {rid: session.get(Referral, rid) for rid in dict.fromkeys(filter(None, known))}
         rows = [_referral_row(vault, incoming[i], now) for i in fresh]
-        ids = insert_returning_ids(session, Referral, rows)
-        if rows:
-            insert_rows(
-                session,
-                ReferralStatusEvent,
-                [
-                    {"referral_id": rid, "version": 1, "status": "received", "changed_at": now}
-                    for rid in ids
-                ],
-            )
-            insert_rows(
-                session,
-                AuditLog,
-                [
-                    {
-                        "at": now,
-                        "actor": incoming[i].hospital.code,
-                        "action": "receive",
-                        "entity": "referral",
-                        "entity_id": str(rid),
-                        "fields": [],
-                        "purpose": f"{incoming[i].source} referral",
-                    }
-                    for i, rid in zip(fresh, ids, strict=True)
-                ],
-            )
-        created = {i: Referral(id=rid, **row) for i, rid, row in zip(fresh, ids, rows, strict=True)}
-        answers: list[Submission] = []
-        for i, item in enumerate(incoming):
-            if i in created:
-                answers.append(Submission(created[i], created=True))
-                continue
-            referral_id = known[i] or created[first[item.own_key]].id
-            existing = session.get(Referral, referral_id)
-            assert existing is not None
-            answers.append(
-                Submission(
-                    existing,
-                    created=False,
-                    conflict=_changed(vault, existing, item, incoming, first),
-                )
-            )
+        with committed_together(session):
+            ids = insert_returning_ids(session, Referral, rows, lookup.ids)
+            _insert_history(session, incoming, fresh, ids, now)
+    created = {i: Referral(id=rid, **row) for i, rid, row in zip(fresh, ids, rows, strict=True)}
+    answers: list[Submission] = []
+    for i, item in enumerate(incoming):
+        if i in created:
+            answers.append(Submission(created[i], created=True))
+            continue
+        referral_id = known[i]
+        stored = existing[referral_id] if referral_id else created[first[item.own_key]]
+        assert stored is not None
+        changed = _changed(vault, stored, item, incoming, first)
+        answers.append(Submission(stored, created=False, conflict=changed))
     return answers
+
+
+def _insert_history(
+    session: Session,
+    incoming: Sequence[Incoming],
+    fresh: list[int],
+    ids: list[int],
+    now: dt.datetime,
+) -> None:
+    """Each new referral's first Task version and its audit line."""
+    insert_rows(
+        session,
+        ReferralStatusEvent,
+        [
+            {"referral_id": rid, "version": 1, "status": "received", "changed_at": now}
+            for rid in ids
+        ],
+    )
+    insert_rows(
+        session,
+        AuditLog,
+        [
+            {
+                "at": now,
+                "actor": incoming[i].hospital.code,
+                "action": "receive",
+                "entity": "referral",
+                "entity_id": str(rid),
+                "fields": [],
+                "purpose": f"{incoming[i].source} referral",
+            }
+            for i, rid in zip(fresh, ids, strict=True)
+        ],
+    )
 
 
 def _changed(

@@ -10,10 +10,13 @@ same either way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table, insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from care_models.schema import Base
@@ -27,18 +30,23 @@ def insert_rows(session: Session, model: type[Base], rows: Sequence[dict[str, An
     client with a phone, one without), into hundreds of small statements.
     """
     if rows:
-        session.execute(insert(_table(model)), list(rows))
+        # inline: no RETURNING of the new key, which one row alone would otherwise get
+        session.execute(insert(_table(model)).inline(), list(rows))
 
 
 def insert_returning_ids(
-    session: Session, model: type[Base], rows: Sequence[dict[str, Any]]
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    drawn: Sequence[int] | None = None,
 ) -> list[int]:
     """Insert rows (same keys each); their new ids, in row order.
 
-    PostgreSQL: the ids are drawn from the table's sequence first (one query), and the
-    rows inserted with them by :func:`insert_rows`; an ``INSERT ... RETURNING`` of many
-    rows would be the long statement psycopg parses anew. Elsewhere (SQLite), one
-    ``INSERT ... RETURNING``.
+    PostgreSQL: the rows take ids drawn from the table's sequence beforehand, ``drawn``
+    (at least one per row; the first ones are used) or else one query here, and are
+    inserted by :func:`insert_rows`; an ``INSERT ... RETURNING`` of many rows would be
+    the long statement psycopg parses anew. Elsewhere (SQLite), one
+    ``INSERT ... RETURNING``, and ``drawn`` is not used.
     """
     if not rows:
         return []
@@ -46,16 +54,51 @@ def insert_returning_ids(
         table = _table(model)
         returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
         return list(session.scalars(returning, list(rows)))
-    ids = sorted(
-        session.scalars(
-            text(
-                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
-            ),
-            {"table": model.__tablename__, "n": len(rows)},
+    if drawn is None:
+        drawn = sorted(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": model.__tablename__, "n": len(rows)},
+            )
         )
-    )
+    if len(drawn) < len(rows):
+        raise ValueError(f"{len(rows)} rows need as many ids, {len(drawn)} were drawn")
+    ids = list(drawn[: len(rows)])
     insert_rows(session, model, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
+
+
+@contextmanager
+def committed_together(session: Session) -> Iterator[None]:
+    """Run the statements inside, then commit; on PostgreSQL in one round trip.
+
+    psycopg's pipeline mode: the statements and the commit queue up and go to the
+    server together, where each would wait for its own answer. Only statements whose
+    results are not read belong inside (``insert_rows``; ``insert_returning_ids`` given
+    the ids it is to use): SQLAlchemy reads a query's columns as soon as it is sent,
+    before a pipeline has any. An error of a
+    queued statement is raised at the commit, as SQLAlchemy's error for it (an
+    ``IntegrityError`` for a unique key), and nothing is committed.
+
+    The commit is the driver's, inside the pipeline: the session's own commit would
+    hand the connection back to the pool before the pipeline is done with it. The
+    session's commit after it then only ends its transaction.
+    """
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    if isinstance(driver, psycopg.Connection):
+        try:
+            with driver.pipeline():
+                yield
+                driver.commit()
+        except psycopg.Error as error:
+            raise DBAPIError.instance(None, None, error, psycopg.Error, True) from error
+    else:
+        yield
+    session.commit()
 
 
 def _table(model: type[Base]) -> Table:

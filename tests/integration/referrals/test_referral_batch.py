@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from care_models.db import session_factory
 from care_models.errors import StorageError
 from care_models.fhir.bundle import parse_referral
 from care_models.privacy import Vault
+from care_models.referrals import store
 from care_models.referrals.store import Incoming, Submission, store_referrals
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 from care_models.synthetic import referrals as sr
@@ -159,3 +161,30 @@ def test_one_failing_referral_does_not_fail_another_hospitals(
     with Session(county_engine) as session:
         kept = session.scalars(select(Referral.identifier_value)).all()
     assert kept == [good.number]
+
+
+def test_a_referral_stored_by_another_process_meanwhile_is_answered_as_known(
+    county_engine: Engine, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another API worker stores the same referral between this batch's lookup and its
+    inserts: the unique key trips at the commit, nothing of the batch is kept half-way,
+    and each referral is stored again on its own (the raced one answered 200)."""
+    factory = session_factory(county_engine)
+    raced, other = specs(2)
+    (before,) = store_referrals(factory, vault, [_incoming(county_engine, raced)])
+    real_lookup = store._lookup
+    calls = []
+
+    def blind_first_lookup(session: Session, keys: Any, new: int) -> store._Lookup:
+        found = real_lookup(session, keys, new)
+        calls.append(len(keys))
+        return store._Lookup({}, found.ids) if len(calls) == 1 else found
+
+    monkeypatch.setattr(store, "_lookup", blind_first_lookup)
+    batch = [_incoming(county_engine, other), _incoming(county_engine, raced)]
+    answers = store_referrals(factory, vault, batch)
+    assert [a.status_code for a in answers] == [201, 200]
+    assert answers[1].referral.id == before.referral.id
+    assert len(calls) == 3  # the batch, then each on its own
+    counts = row_counts(county_engine, ("referrals", "referral_status_events"))
+    assert counts == {"referrals": 2, "referral_status_events": 2}

@@ -3,15 +3,18 @@
 On PostgreSQL ``insert_returning_ids`` draws the ids from the table's sequence and
 inserts them itself; on SQLite it uses ``INSERT ... RETURNING``. Either way the ids
 must come back in the order of the rows, follow the ids already there, and leave the
-sequence ready for an ordinary insert afterwards.
+sequence ready for an ordinary insert afterwards. ``committed_together`` sends inserts
+and their commit in one round trip on PostgreSQL: all of it is committed, or nothing.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from care_models.referrals.store_rows import insert_returning_ids, insert_rows
+from care_models.referrals.store_rows import committed_together, insert_returning_ids, insert_rows
 from care_models.schema import AuditLog
 
 
@@ -52,3 +55,35 @@ def test_ids_come_back_in_row_order_and_follow_the_table(engine: Engine) -> None
     ]
     assert after_id > max(row_id for row_id, _, _ in stored if row_id != after_id)
     assert len(stored) == 13
+
+
+def test_committed_together_commits_what_is_inside(engine: Engine) -> None:
+    with Session(engine) as session:
+        session.scalar(select(AuditLog.id).limit(1))  # a query before, as intake's lookup
+        with committed_together(session):
+            insert_rows(session, AuditLog, rows(1, 3))
+            insert_rows(session, AuditLog, rows(4, 1))  # one row alone: no RETURNING
+        # the session goes on afterwards, in a new transaction of its own
+        assert session.scalar(select(func.count()).select_from(AuditLog)) == 4
+    with Session(engine) as other:  # another connection sees all of it
+        stored = other.execute(select(AuditLog.id, AuditLog.purpose).order_by(AuditLog.id)).all()
+    assert [purpose for _, purpose in stored] == [f"row {n}" for n in range(1, 5)]
+
+
+def test_a_failing_statement_inside_commits_nothing_and_is_sqlalchemys_error(
+    engine: Engine,
+) -> None:
+    with Session(engine) as session, session.begin():
+        (taken,) = insert_returning_ids(session, AuditLog, rows(1, 1))
+    with Session(engine) as session:
+        with pytest.raises(IntegrityError), committed_together(session):
+            insert_rows(session, AuditLog, rows(2, 2))
+            insert_rows(session, AuditLog, [{**rows(4, 1)[0], "id": taken}])  # a taken key
+            insert_rows(session, AuditLog, rows(5, 1))
+        session.rollback()
+        # the connection is fit for the next unit of work
+        with committed_together(session):
+            insert_rows(session, AuditLog, rows(6, 1))
+    with Session(engine) as other:
+        purposes = other.scalars(select(AuditLog.purpose).order_by(AuditLog.id)).all()
+    assert purposes == ["row 1", "row 6"]
