@@ -46,7 +46,7 @@ from care_models.synthetic.load import hospital_token
 from care_models.workdays import seoul_today
 from care_sim.demo_alerts import DeskWeek, desk_week, print_alert_week, vendor_simulators
 from care_sim.demo_conferences import conference_history, conference_story, mail_relay
-from care_sim.demo_operations import print_deadlines
+from care_sim.demo_operations import print_deadlines, visit_history
 from care_sim.demo_pledges import enter_what_people_know, operations_history, print_pledges
 from care_sim.fhir_server import FhirServerSimulator, synthetic_referral_bundles
 from care_sim.serving import serve_app
@@ -401,6 +401,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             enter_what_people_know(settings)
         if any(d.startswith("care_conference") for d in dag_ids):
             conference_history(settings)
+        if "home_visit_planning" in dag_ids:
+            visit_history(settings)
         week = DeskWeek()
         for dag_id in dag_ids:
             print(f"==> airflow dags test {dag_id} (log: {logs / (dag_id + '.log')})")
