@@ -260,9 +260,10 @@ def _store_batch(
 ) -> list[Submission]:
     now = utcnow()
     keys = {key for item in incoming for key in item.match_keys()}
-    # On PostgreSQL, three round trips in all: the pool's ping, the lookup (with the
-    # ids), and the inserts with the commit in one pipeline. Each round trip is a wait
-    # for the GIL as well as for the server (the API's loop keeps it busy).
+    # On PostgreSQL, four round trips in all (there were eight): the pool's ping, the
+    # transaction's BEGIN, the lookup (with the ids), and the inserts with the commit
+    # in one pipeline. Each is a wait for the server and then for the GIL, which the
+    # API's event loop keeps busy.
     with factory() as session:
         lookup = _lookup(session, keys, len(incoming))
         known: list[int | None] = [
