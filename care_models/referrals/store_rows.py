@@ -79,9 +79,9 @@ def committed_together(session: Session) -> Iterator[None]:
     server together, where each would wait for its own answer. Only statements whose
     results are not read belong inside (``insert_rows``; ``insert_returning_ids`` given
     the ids it is to use): SQLAlchemy reads a query's columns as soon as it is sent,
-    before a pipeline has any. An error of a
-    queued statement is raised at the commit, as SQLAlchemy's error for it (an
-    ``IntegrityError`` for a unique key), and nothing is committed.
+    before a pipeline has any. An error of a queued statement is raised at the commit,
+    as SQLAlchemy's error for it (an ``IntegrityError`` for a unique key), and nothing
+    is committed.
 
     The commit is the driver's, inside the pipeline: the session's own commit would
     hand the connection back to the pool before the pipeline is done with it. The
@@ -95,7 +95,9 @@ def committed_together(session: Session) -> Iterator[None]:
                 yield
                 driver.commit()
         except psycopg.Error as error:
-            raise DBAPIError.instance(None, None, error, psycopg.Error, True) from error
+            raise DBAPIError.instance(
+                None, None, error, psycopg.Error, hide_parameters=True
+            ) from error
     else:
         yield
     session.commit()

@@ -167,7 +167,7 @@ def run_worker(
 
     # The referral writer's thread (PostgreSQL) needs the GIL back after each round trip
     # to the database; while the loop is busy it waits up to the switch interval each
-    # time (5 ms by default), and a batch makes about eight round trips.
+    # time (5 ms by default), and a batch makes four round trips.
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     config = uvicorn.Config(
         app,
