@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from care_models.fhir import profile
 from care_models.fhir.issues import BundleRejected, Issue
 from care_models.fhir.limits import (
     InputLimits,
@@ -27,7 +28,7 @@ from care_models.fhir.limits import (
     expression,
     load_json,
 )
-from care_models.fhir.profile import conforms
+from care_models.fhir.screen import screened
 from care_models.privacy import PersonalFields
 
 __all__ = [
@@ -314,7 +315,11 @@ def _parse(
     models: bool,
 ) -> ReferralRecord | None:
     limits = limits or InputLimits()
-    if isinstance(body, bytes):
+    bundle: profile.Bundle | None = None
+    quick = screened(body, limits) if isinstance(body, bytes) else None
+    if quick is not None:  # within the limits, as the profile's shape shows
+        document, bundle = quick
+    elif isinstance(body, bytes):
         document = decode_json(body, limits)
     else:
         document = body
@@ -331,11 +336,14 @@ def _parse(
         check.fail("business-rule", "Bundle.type", "a referral must be a 'transaction' Bundle")
     if check.issues:
         raise BundleRejected(check.issues)
-    if not conforms(document):  # see care_models.fhir.profile: it accepts only what they do
+    if bundle is None:
+        bundle = profile.profiled(document)  # it accepts only what fhir.resources accepts
+    if bundle is None:
         if not models:
             return None
         _validate_models(document)
-    unresolved = check_references(document)
+    known = profile.references(bundle) if bundle is not None else None
+    unresolved = check_references(document, known)
     if unresolved:
         raise BundleRejected(unresolved)
     record = _extract(document, identifier_system, today, check)

@@ -217,8 +217,14 @@ def _resolves(value: str, known: set[str]) -> bool:
     return value in known or any(url.endswith(f"/{value}") for url in known)
 
 
-def check_references(document: Mapping[str, Any]) -> list[Issue]:
-    """Every ``reference`` must name an entry of this Bundle (fullUrl or Type/id)."""
+def check_references(
+    document: Mapping[str, Any], references: list[str] | None = None
+) -> list[Issue]:
+    """Every ``reference`` must name an entry of this Bundle (fullUrl or Type/id).
+
+    ``references`` are the document's own, when the caller already knows them (see
+    :func:`care_models.fhir.profile.references`); else the document is walked for them.
+    """
     entries = [e for e in document.get("entry") or [] if isinstance(e, dict)]
     known: set[str] = set()
     for entry in entries:
@@ -229,8 +235,9 @@ def check_references(document: Mapping[str, Any]) -> list[Issue]:
         kind, rid = resource.get("resourceType"), resource.get("id")
         if isinstance(kind, str) and isinstance(rid, str):
             known.add(f"{kind}/{rid}")
-    references: list[str] = []
-    _references(document, references)
+    if references is None:
+        references = []
+        _references(document, references)
     if all(_resolves(value, known) for value in references):
         return []
     issues: list[Issue] = []  # walk again, to name where

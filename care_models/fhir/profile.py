@@ -32,15 +32,27 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
+import msgspec.inspect as mi
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-__all__ = ["conforms"]
+from care_models.fhir.limits import InputLimits
+
+__all__ = ["conforms", "profiled", "references"]
+
+# Every string of a conforming Bundle keeps the default limits' caps, so that a Bundle
+# the profile accepts needs no walk of the limits (see care_models.fhir.screen);
+# elements named as identifiers (limits.IDENTIFIER_ELEMENTS) keep the identifiers' cap.
+CAPS = InputLimits()
+_LONG, _SHORT = CAPS.string_chars, CAPS.identifier_chars
 
 # Narrower than fhir.resources' own types (see the module docstring).
-Text = Annotated[str, Meta(min_length=1, pattern=r"\S")]
-Code = Annotated[str, Meta(pattern=r"\A[^\s]+( [^\s]+)*\Z")]
-Uri = Annotated[str, Meta(pattern=r"\A[!-~]+\Z")]
-Id = Annotated[str, Meta(pattern=r"\A[A-Za-z0-9.-]{1,64}\Z")]
+Text = Annotated[str, Meta(min_length=1, max_length=_LONG, pattern=r"\S")]
+Code = Annotated[str, Meta(max_length=_LONG, pattern=r"\A[^\s]+( [^\s]+)*\Z")]
+Uri = Annotated[str, Meta(max_length=_LONG, pattern=r"\A[!-~]+\Z")]
+Id = Annotated[str, Meta(max_length=64, pattern=r"\A[A-Za-z0-9.-]{1,64}\Z")]
+KeyText = Annotated[str, Meta(min_length=1, max_length=_SHORT, pattern=r"\S")]
+KeyCode = Annotated[str, Meta(max_length=_SHORT, pattern=r"\A[^\s]+( [^\s]+)*\Z")]
+KeyUri = Annotated[str, Meta(max_length=_SHORT, pattern=r"\A[!-~]+\Z")]
 Integer = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
 Date = dt.date  # msgspec takes exactly YYYY-MM-DD, a real day of years 1 to 9999
 
@@ -53,7 +65,7 @@ class _Element(Struct, forbid_unknown_fields=True):
 
 
 class Coding(_Element):
-    system: Uri | UnsetType = UNSET
+    system: KeyUri | UnsetType = UNSET
     version: Text | UnsetType = UNSET
     code: Code | UnsetType = UNSET
     display: Text | UnsetType = UNSET
@@ -65,13 +77,13 @@ class CodeableConcept(_Element):
 
 
 class Reference(_Element):
-    reference: Text | UnsetType = UNSET
+    reference: KeyText | UnsetType = UNSET
     display: Text | UnsetType = UNSET
 
 
 class Identifier(_Element):
-    system: Uri | UnsetType = UNSET
-    value: Text | UnsetType = UNSET
+    system: KeyUri | UnsetType = UNSET
+    value: KeyText | UnsetType = UNSET
 
 
 class Period(_Element):
@@ -94,8 +106,8 @@ class Address(_Element):
 
 
 class ContactPoint(_Element):
-    system: Code | UnsetType = UNSET
-    value: Text | UnsetType = UNSET
+    system: KeyCode | UnsetType = UNSET
+    value: KeyText | UnsetType = UNSET
     use: Code | UnsetType = UNSET
 
 
@@ -184,11 +196,11 @@ ProfileResource = (
 class BundleEntryRequest(_Element):
     method: Literal["POST", "PUT"]
     url: Uri
-    ifNoneExist: Text | UnsetType = UNSET
+    ifNoneExist: KeyText | UnsetType = UNSET
 
 
 class BundleEntry(_Element):
-    fullUrl: Uri | UnsetType = UNSET
+    fullUrl: KeyUri | UnsetType = UNSET
     resource: ProfileResource | UnsetType = UNSET
     request: BundleEntryRequest | UnsetType = UNSET
 
@@ -199,10 +211,77 @@ class Bundle(_Element, tag_field="resourceType", tag="Bundle"):
     entry: Annotated[list[BundleEntry], Meta(min_length=1)] | UnsetType = UNSET
 
 
+def profiled(document: Any) -> Bundle | None:
+    """The Bundle in the profile's shape, or None if the profile refuses it."""
+    try:
+        return msgspec.convert(document, Bundle)
+    except msgspec.ValidationError:
+        return None
+
+
 def conforms(document: Any) -> bool:
     """True if the profile accepts ``document``; then fhir.resources accepts it too."""
-    try:
-        msgspec.convert(document, Bundle)
-    except msgspec.ValidationError:
-        return False
-    return True
+    return profiled(document) is not None
+
+
+# -- what a conforming Bundle holds, read from the Structs' own types ----------------------
+
+
+def _nesting(info: mi.Type) -> int:
+    """The most containers a value of this type nests (a Struct is a JSON object)."""
+    if isinstance(info, mi.StructType):
+        return 1 + max((_nesting(f.type) for f in info.fields), default=0)
+    if isinstance(info, mi.ListType):
+        return 1 + _nesting(info.item_type)
+    if isinstance(info, mi.UnionType):
+        return max(_nesting(t) for t in info.types)
+    return 0
+
+
+def _structs(info: mi.Type) -> list[mi.StructType]:
+    if isinstance(info, mi.ListType):
+        return _structs(info.item_type)
+    if isinstance(info, mi.UnionType):
+        return [s for t in info.types for s in _structs(t)]
+    return [info] if isinstance(info, mi.StructType) else []
+
+
+def _paths_to_references(info: mi.StructType, leads: dict[type, tuple[str, ...]]) -> bool:
+    """Fill ``leads``: for each Struct, the fields through which a Reference is reached."""
+    if info.cls is Reference:
+        return True
+    if info.cls not in leads:
+        leads[info.cls] = ()  # no type of the profile contains itself
+        leads[info.cls] = tuple(
+            field.name
+            for field in info.fields
+            if any([_paths_to_references(s, leads) for s in _structs(field.type)])
+        )
+    return bool(leads[info.cls])
+
+
+# Every container of a conforming Bundle nests at most this deep (see limits.check_values).
+DEPTH = _nesting(mi.type_info(Bundle))
+# The longest integer a conforming Bundle holds: a 32-bit one, sign included.
+NUMBER_CHARS = len(str(-(2**31)))
+_LEADS: dict[type, tuple[str, ...]] = {}
+_paths_to_references(mi.type_info(Bundle), _LEADS)  # type: ignore[arg-type]
+
+
+def references(bundle: Bundle) -> list[str]:
+    """Every ``reference`` a conforming Bundle holds, without a walk of all its values."""
+    found: list[str] = []
+    pending: list[Any] = [bundle]
+    while pending:
+        struct = pending.pop()
+        if type(struct) is Reference:
+            if struct.reference is not UNSET:
+                found.append(struct.reference)
+            continue
+        for name in _LEADS[type(struct)]:
+            value = getattr(struct, name)
+            if isinstance(value, list):
+                pending.extend(value)
+            elif value is not UNSET:
+                pending.append(value)
+    return found

@@ -6,14 +6,12 @@ Bundles of every shape the synthetic hospitals send. See care_models/fhir/profil
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import importlib
 import json
 import random
 import types
 import typing
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -24,6 +22,7 @@ from care_models.fhir import profile
 from care_models.fhir.bundle import BundleRejected, parse_profiled_referral, parse_referral
 from care_models.synthetic import referrals as sr
 from care_models.synthetic.county import build_county
+from tests.support.mutations import mutations
 
 R4B = "fhir.resources.R4B"
 # Each Struct of the profile and the fhir.resources model it narrows.
@@ -113,50 +112,6 @@ def test_every_element_of_the_profile_is_as_strict_as_fhir_resources(struct: Any
 
 # -- on mutated Bundles ------------------------------------------------------------------
 
-ODD_VALUES: list[Any] = [
-    None, "", " ", "x", " x", "x ", "x  y", "x\ny", "x\n", "\u00a0", "\u3000x", "한글",
-    "2026-02-29", "2026-02-30", "2026-13-01", "2026", "2026-11", "0000-01-01", "0001-01-01",
-    "1899-12-31", "9999-12-31", "2026-11-01T10:00:00+09:00", "2026-11-01T10:00:00",
-    "urn:uuid:x y", "POST", "GET", "http://example.org/a", "#frag",
-    0, -1, 1, 2**31, -(2**31) - 1, 1.0, 1.5, True, False,
-    [], {}, [None], [{}], ["x"], [1], {"x": 1}, {"text": "x"}, {"reference": "x"},
-    {"coding": [{"code": "x"}]}, {"extension": []},
-]  # fmt: skip
-
-
-def _paths(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    yield path
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _paths(value, (*path, index))
-
-
-def _mutations(document: dict[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
-    for path in list(_paths(document))[1:]:
-        parent_path, last = path[:-1], path[-1]
-        for value in [*ODD_VALUES, "__delete__", "__unknown__", "__twice__"]:
-            mutated = copy.deepcopy(document)
-            parent = mutated
-            for part in parent_path:
-                parent = parent[part]
-            if value == "__delete__":
-                del parent[last]
-            elif value == "__unknown__":
-                target = parent[last]
-                if not isinstance(target, dict):
-                    continue
-                target[rng.choice(["extension", "_status", "meta", "fhir_comments", "zz"])] = []
-            elif value == "__twice__":
-                if not isinstance(parent, list):
-                    continue
-                parent.append(copy.deepcopy(parent[last]))
-            else:
-                parent[last] = copy.deepcopy(value)
-            yield mutated
-
 
 def _fhir_accepts(document: dict[str, Any]) -> bool:
     from fhir.resources.R4B.bundle import Bundle
@@ -185,7 +140,7 @@ def test_whatever_the_profile_accepts_fhir_resources_accepts() -> None:
     rng = random.Random(20261204)
     checked = refused = 0
     for document in _bundles()[: len(sr.SHAPES)]:
-        for mutated in _mutations(document, rng):
+        for mutated in mutations(document, rng):
             if profile.conforms(mutated):
                 checked += 1
                 assert _fhir_accepts(mutated), json.dumps(mutated)[:2000]
@@ -206,7 +161,7 @@ def test_the_profiled_parse_answers_as_the_full_one_or_not_at_all() -> None:
     spec = _specs()[1]
     system = sr.identifier_system(spec.hospital_code)
     answered = 0
-    for mutated in _mutations(sr.build_bundle(spec), rng):
+    for mutated in mutations(sr.build_bundle(spec), rng):
         body = json.dumps(mutated, ensure_ascii=False).encode()
         quick = _answer(parse_profiled_referral, body, system)
         if quick is not None:
