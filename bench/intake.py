@@ -21,6 +21,7 @@ alone (ours over bare, goal: at most 2).
    server answers (closed loop: saturation), then at half that rate (open loop,
    latency counted from when each request was due). The goals are stated against what
    the machine can parse: the **parse-bound rate** is the bare parsing rate of one core
+   (the mean of just before and just after the saturated POSTs, the server idle)
    times the server's worker processes; saturated POSTs must reach 0.7 of it (the load
    generator shares the cores), and p99 at half the saturated rate must stay under
    100 ms. A fixed floor of 300 requests a second is printed too.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -21,8 +21,8 @@ from bench.intake import (
     API_RATE_GOAL,
     API_ROUND_SECONDS,
     SPEC_SEED,
+    Baseline,
     Figures,
-    bare_rate_now,
     make_bundles,
     prepare_care_database,
     rate,
@@ -93,16 +93,19 @@ def route_rounds(
     expect: str,
     figures: Figures,
     headers: dict[str, dict[str, str]],
-    parse_bound: float,
+    parse_bound: Callable[[], float],
 ) -> list[RoundResult]:
-    """A route's two rounds, on two halves of ``jobs``: saturated, then at half that rate."""
+    """A route's two rounds, on two halves of ``jobs``: saturated, then at half that rate.
+
+    ``parse_bound`` is called when the saturated round is over (see :func:`bench_api`)."""
     half = len(jobs) // 2
     saturated = load_round(base_url, jobs[:half], headers, clients, seconds=API_ROUND_SECONDS)
-    report_round(f"{name}, saturated", saturated, figures, expect, half, "rate", parse_bound)
+    bound = parse_bound()
+    report_round(f"{name}, saturated", saturated, figures, expect, half, "rate", bound)
     paced_rate = rate(len(saturated.latencies), saturated.seconds) / 2
     paced = load_round(base_url, jobs[half:], headers, clients, paced_rate, API_ROUND_SECONDS)
     label = f"{name}, half rate {paced_rate:.0f}/s"
-    report_round(label, paced, figures, expect, half, "latency", parse_bound)
+    report_round(label, paced, figures, expect, half, "latency", bound)
     return [saturated, paced]
 
 
@@ -144,12 +147,22 @@ def bench_api(
             )  # imports, engine, queries
             if warm.statuses != Counter({"201": warmup}):
                 raise RuntimeError(f"warm-up POSTs answered {dict(warm.statuses)}")
-            bare = bare_rate_now(bundles)  # the server idle: what one core parses now
-            parse_bound = bare * servers
-            say(
-                f"api on {database}: parse-bound rate {parse_bound:.1f} req/s (bare parsing "
-                f"{bare:.1f}/s on one core x {servers} server process(es))"
-            )
+            # Bare parsing with the server idle, just before and just after the saturated
+            # POSTs (their mean, as the other stages' baselines): this machine's speed
+            # drifts over minutes, and a baseline taken once drifts away from the round.
+            baseline, bounds = Baseline(bundles), list[float]()
+
+            def parse_bound() -> float:  # once, after the saturated POSTs; GETs reuse it
+                if not bounds:
+                    bare = baseline.rate()
+                    bounds.append(bare * servers)
+                    say(
+                        f"api on {database}: parse-bound rate {bounds[0]:.1f} req/s (bare "
+                        f"parsing {bare:.1f}/s on one core, the mean of before and after "
+                        f"the saturated POSTs, x {servers} server process(es))"
+                    )
+                return bounds[0]
+
             posted = route_rounds(
                 base_url,
                 f"{database} POST /fhir/Bundle",
