@@ -19,6 +19,10 @@ it:
 - any element they do not name is refused (an extension, a primitive's ``_element``,
   ``meta``, another resource type).
 
+They also keep the input limits' default caps (:mod:`care_models.fhir.limits`): a
+string's length, the identifiers' shorter one, and a bounded nesting. So a Bundle
+they accept needs no walk of the limits (see :mod:`care_models.fhir.screen`).
+
 Whatever they refuse goes to fhir.resources, which decides and names every issue, as
 before. So the verdict and the issues are always fhir.resources'; a Bundle in the
 common shape just costs a twentieth. ``tests/unit/fhir/test_profile.py`` holds the
@@ -252,6 +256,8 @@ def _paths_to_references(info: mi.StructType, leads: dict[type, tuple[str, ...]]
         return True
     if info.cls not in leads:
         leads[info.cls] = ()  # no type of the profile contains itself
+        # A list, not a generator: every Struct of a union is filled in, not only those
+        # up to the first that reaches a Reference.
         leads[info.cls] = tuple(
             field.name
             for field in info.fields
