@@ -342,8 +342,8 @@ def _parse(
         if not models:
             return None
         _validate_models(document)
-    known = profile.references(bundle) if bundle is not None else None
-    unresolved = check_references(document, known)
+    references = profile.references(bundle) if bundle is not None else None
+    unresolved = check_references(document, references)
     if unresolved:
         raise BundleRejected(unresolved)
     record = _extract(document, identifier_system, today, check)
