@@ -8,6 +8,7 @@ half that rate (open loop, latency counted from when each request was due). See
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -150,18 +151,17 @@ def bench_api(
             # Bare parsing with the server idle, just before and just after the saturated
             # POSTs (their mean, as the other stages' baselines): this machine's speed
             # drifts over minutes, and a baseline taken once drifts away from the round.
-            baseline, bounds = Baseline(bundles), list[float]()
+            baseline = Baseline(bundles)
 
-            def parse_bound() -> float:  # once, after the saturated POSTs; GETs reuse it
-                if not bounds:
-                    bare = baseline.rate()
-                    bounds.append(bare * servers)
-                    say(
-                        f"api on {database}: parse-bound rate {bounds[0]:.1f} req/s (bare "
-                        f"parsing {bare:.1f}/s on one core, the mean of before and after "
-                        f"the saturated POSTs, x {servers} server process(es))"
-                    )
-                return bounds[0]
+            @functools.cache  # once, after the saturated POSTs; the GETs reuse it
+            def parse_bound() -> float:
+                bare = baseline.rate()
+                say(
+                    f"api on {database}: parse-bound rate {bare * servers:.1f} req/s (bare "
+                    f"parsing {bare:.1f}/s on one core, the mean of before and after the "
+                    f"saturated POSTs, x {servers} server process(es))"
+                )
+                return bare * servers
 
             posted = route_rounds(
                 base_url,
