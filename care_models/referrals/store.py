@@ -210,7 +210,9 @@ _STORED = select(Referral.identifier_value, Referral.id).where(
 # PostgreSQL searches the index for each row of a row-value IN. The rows with no key
 # are ids drawn from the table's sequence for the batch's new referrals: the lookup
 # and the ids in one round trip (an id drawn for a referral that turns out to be
-# known is left unused, a gap as a rolled-back insert leaves).
+# known is left unused, a gap as a rolled-back insert leaves). The sequence's name is
+# looked up once per statement (a scalar subquery), not once per id.
+_REFERRAL_IDS = select(func.pg_get_serial_sequence("referrals", "id")).scalar_subquery()
 _STORED_ROWS_AND_IDS = union_all(
     select(
         Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
@@ -219,9 +221,9 @@ _STORED_ROWS_AND_IDS = union_all(
             bindparam("keys", expanding=True)
         )
     ),
-    select(
-        null(), null(), null(), func.nextval(func.pg_get_serial_sequence("referrals", "id"))
-    ).select_from(func.generate_series(1, bindparam("new"))),
+    select(null(), null(), null(), func.nextval(_REFERRAL_IDS)).select_from(
+        func.generate_series(1, bindparam("new"))
+    ),
 )
 
 

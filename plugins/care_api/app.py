@@ -278,18 +278,17 @@ def _admitted(care: CareState, hospital: Organisation | None, body_bytes: int = 
         )
     limiter = care.limiter
     try:
-        if not limiter.allow(hospital.code):
-            raise ApiError(
-                429,
-                "throttled",
-                "Authorization",
-                f"more than {care.settings.api_rate_per_minute} requests a minute",
-                {"Retry-After": str(limiter.retry_after_seconds(limiter.requests, hospital.code))},
-            )
+        refused = limiter.admit(hospital.code, body_bytes)
+        if refused is None:
+            return hospital
+        wait = str(limiter.retry_after_seconds(refused, hospital.code))
     except LimitUnavailable:
         raise _limit_store_down() from None
-    charge_body_bytes(care, hospital, body_bytes)
-    return hospital
+    if refused is limiter.bytes:
+        rule = f"more than {care.settings.api_bytes_per_minute} bytes a minute"
+        raise ApiError(429, "throttled", "Bundle", rule, {"Retry-After": wait})
+    rule = f"more than {care.settings.api_rate_per_minute} requests a minute"
+    raise ApiError(429, "throttled", "Authorization", rule, {"Retry-After": wait})
 
 
 def charge_body_bytes(care: CareState, hospital: Organisation, size: int) -> None:

@@ -26,6 +26,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from limits import RateLimitItem, RateLimitItemPerMinute
@@ -172,24 +173,38 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
     def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
-        if amount > limit:
-            return False
-        key = self._key(key)
+        return self.acquire_sliding_window_entries([(key, limit, expiry, amount)]) is None
+
+    def acquire_sliding_window_entries(
+        self, entries: Sequence[tuple[str, int, int, int]]
+    ) -> int | None:
+        """:meth:`acquire_sliding_window_entry` for each ``(key, limit, expiry, amount)``,
+        in order and in one transaction (one lock of the file, not one per count): the
+        index of the first refused, whose predecessors stay counted; None if all were."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 now = time.time()
-                previous, previous_ttl, current, _ = self._window(key, expiry, now)
-                if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
-                    self._db.execute("ROLLBACK")
-                    return False
-                _, current_key = self.sliding_window_keys(key, expiry, now)
-                self._incr(current_key, 2 * expiry, amount, now)
+                refused = next(
+                    (i for i, entry in enumerate(entries) if not self._take(*entry, now)), None
+                )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            return True
+            return refused
+
+    def _take(self, key: str, limit: int, expiry: int, amount: int, now: float) -> bool:
+        """Count ``amount`` in the key's sliding window if that keeps it within ``limit``."""
+        if amount > limit:
+            return False
+        key = self._key(key)
+        previous, previous_ttl, current, _ = self._window(key, expiry, now)
+        if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
+            return False
+        _, current_key = self.sliding_window_keys(key, expiry, now)
+        self._incr(current_key, 2 * expiry, amount, now)
+        return True
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
         with self._lock:
@@ -235,13 +250,26 @@ class RateLimiter:
             settings.api_auth_failures_per_minute, namespace="login-failures"
         )
 
-    def allow(self, hospital: str) -> bool:
-        """Count one request of ``hospital``; False when over its rate."""
-        return self._hit(self.requests, hospital, 1)
-
     def allow_bytes(self, hospital: str, size: int) -> bool:
         """Count ``size`` body bytes of ``hospital``; False when over its byte rate."""
         return size <= 0 or self._hit(self.bytes, hospital, size)
+
+    def admit(self, hospital: str, size: int) -> RateLimitItem | None:
+        """Count one request of ``hospital`` and its ``size`` body bytes: the limit it is
+        over (the request stays counted if only its bytes are over), None when within both.
+
+        On the SQLite store both counts take one transaction."""
+        charges = [(self.requests, 1)] + ([(self.bytes, size)] if size > 0 else [])
+        storage = self._limiter.storage
+        if not isinstance(storage, SQLiteStorage):
+            over = (item for item, cost in charges if not self._hit(item, hospital, cost))
+            return next(over, None)
+        entries = [(i.key_for(hospital), i.amount, i.get_expiry(), cost) for i, cost in charges]
+        try:
+            refused = storage.acquire_sliding_window_entries(entries)
+        except sqlite3.Error as exc:
+            raise LimitUnavailable(str(exc)) from None
+        return None if refused is None else charges[refused][0]
 
     def login_blocked(self, address: str) -> bool:
         """Whether ``address`` failed to log in too often this last minute (no hit)."""

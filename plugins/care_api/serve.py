@@ -33,7 +33,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from care_models.config import Settings, load_settings
 from care_models.errors import ConfigurationError
@@ -56,6 +56,45 @@ class Limits:
         return cls(settings.api_read_timeout_seconds, settings.api_max_connections)
 
 
+class _OneWritePerTurn:
+    """A transport whose writes made in one turn of the event loop go out as one.
+
+    uvicorn writes a response's head and its body with a call each; with Nagle's
+    algorithm off (as uvloop and asyncio set it), that is two system calls and two TCP
+    segments for every answer, and the client reads twice. Joined at the end of the
+    turn (``call_soon``), they take one. Closing sends what is held first; everything
+    else is the wrapped transport's own.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._held:
+            self._loop.call_soon(self._send)
+        self._held.append(bytes(data))
+
+    def _send(self) -> None:
+        if not self._held:
+            return
+        data = b"".join(self._held) if len(self._held) > 1 else self._held[0]
+        self._held = []
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._held))
+
+    def close(self) -> None:
+        self._send()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class _ReadDeadline(asyncio.Protocol):
     """Disconnects a client that takes too long to make a request.
 
@@ -76,7 +115,8 @@ class _ReadDeadline(asyncio.Protocol):
     _finished: object = None  # the last request cycle read in full
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
+        joined = _OneWritePerTurn(transport, asyncio.get_running_loop())
+        super().connection_made(cast(asyncio.Transport, joined))  # it quacks as one
         self._arm()  # a connection that never sends a byte is a slow request too
 
     def data_received(self, data: bytes) -> None:
@@ -121,7 +161,8 @@ class _ReadDeadline(asyncio.Protocol):
 
 
 def protocol_class(limits: Limits) -> type[asyncio.Protocol]:
-    """uvicorn's own HTTP/1.1 protocol (httptools, else h11) with the read deadline."""
+    """uvicorn's own HTTP/1.1 protocol (httptools, else h11) with the read deadline, its
+    writes of one turn sent together (:class:`_OneWritePerTurn`)."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
     except ImportError:  # httptools is optional for uvicorn

@@ -36,6 +36,16 @@ def test_a_sliding_window_weighs_the_last_minute_and_refuses_past_the_limit(
     assert not store.acquire_sliding_window_entry("h", limit=100, expiry=60, amount=101)
 
 
+def test_counts_taken_together_stop_at_the_first_refused(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store.acquire_sliding_window_entries([("r", 2, 60, 1), ("b", 100, 60, 60)]) is None
+    # The request is within its limit, the bytes are not: the request stays counted.
+    assert store.acquire_sliding_window_entries([("r", 2, 60, 1), ("b", 100, 60, 60)]) == 1
+    assert store.acquire_sliding_window_entries([("r", 2, 60, 1), ("b", 100, 60, 1)]) == 0
+    counts = {key: sum(store.get_sliding_window(key, 60)[::2]) for key in ("r", "b")}
+    assert counts == {"r": 2, "b": 60}  # nothing counted after a refusal, nor by it
+
+
 FIRST_USE = """
 import sys, time
 from care_api.ratelimit import SQLiteStorage
