@@ -44,7 +44,12 @@ from care_models.fhir.bundle import (
 )
 from care_models.privacy import Vault, audit
 from care_models.referrals.records import RAW_FIELD, encode_record, raw_bundle
-from care_models.referrals.store_rows import committed_together, insert_returning_ids, insert_rows
+from care_models.referrals.store_rows import (
+    committed_together,
+    insert_returning_ids,
+    insert_rows,
+    plan_for_the_values,
+)
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
 
@@ -263,10 +268,11 @@ def _store_batch(
     now = utcnow()
     keys = {key for item in incoming for key in item.match_keys()}
     # On PostgreSQL, four round trips in all (there were eight): the pool's ping, the
-    # transaction's BEGIN, the lookup (with the ids), and the inserts with the commit
-    # in one pipeline. Each is a wait for the server and then for the GIL, which the
-    # API's event loop keeps busy.
+    # transaction's BEGIN with its plan setting, the lookup (with the ids), and the
+    # inserts with the commit in one pipeline. Each is a wait for the server and then
+    # for the GIL, which the API's event loop keeps busy.
     with factory() as session:
+        plan_for_the_values(session)
         lookup = _lookup(session, keys, len(incoming))
         known: list[int | None] = [
             next((lookup.stored[k] for k in item.match_keys() if k in lookup.stored), None)

@@ -5,16 +5,23 @@ inserts them itself; on SQLite it uses ``INSERT ... RETURNING``. Either way the 
 must come back in the order of the rows, follow the ids already there, and leave the
 sequence ready for an ordinary insert afterwards. ``committed_together`` sends inserts
 and their commit in one round trip on PostgreSQL: all of it is committed, or nothing.
+``plan_for_the_values`` keeps a statement planned on a small table from scanning it
+once it has grown.
 """
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from care_models.referrals.store_rows import committed_together, insert_returning_ids, insert_rows
+from care_models.referrals.store_rows import (
+    committed_together,
+    insert_returning_ids,
+    insert_rows,
+    plan_for_the_values,
+)
 from care_models.schema import AuditLog
 
 
@@ -87,3 +94,49 @@ def test_a_failing_statement_inside_commits_nothing_and_is_sqlalchemys_error(
     with Session(engine) as other:
         purposes = other.scalars(select(AuditLog.purpose).order_by(AuditLog.id)).all()
     assert purposes == ["row 1", "row 6"]
+
+
+_SEQ_SCANS = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'plan_probe'")
+
+
+def _probe_scans(session: Session, planned: bool) -> int:
+    """Sequential scans of plan_probe by one lookup, in a transaction of its own."""
+    with session.begin():
+        if planned:
+            plan_for_the_values(session)
+        before = session.execute(_SEQ_SCANS).scalar_one()  # counts not yet flushed included
+        session.execute(text("SELECT v FROM plan_probe WHERE id = :id"), {"id": 7}).one()
+        return int(session.execute(_SEQ_SCANS).scalar_one() - before)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_lookup_planned_on_a_small_table_takes_the_index_once_it_has_grown(
+    engine: Engine,
+) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE plan_probe (id integer PRIMARY KEY, v text)"))
+        connection.execute(
+            text("INSERT INTO plan_probe SELECT n, 'v' FROM generate_series(1, 9) n")
+        )
+        connection.execute(text("ANALYZE plan_probe"))  # as a database is, before it grows
+        connection.commit()
+        try:
+            with Session(connection) as session:
+                # Sent often enough that psycopg prepares it (the 5th time) and PostgreSQL
+                # keeps one plan for any id (5 more): a scan of the table's one page.
+                for _ in range(12):
+                    assert _probe_scans(session, planned=False) == 1
+                with session.begin():
+                    session.execute(
+                        text(
+                            "INSERT INTO plan_probe SELECT n, 'v' FROM generate_series(10, 20000) n"
+                        )
+                    )
+                assert _probe_scans(session, planned=False) == 1  # still the whole table
+                assert _probe_scans(session, planned=True) == 0  # the primary key's index
+                # The setting was the transaction's only.
+                assert _probe_scans(session, planned=False) == 1
+        finally:
+            connection.rollback()
+            connection.execute(text("DROP TABLE plan_probe"))
+            connection.commit()
