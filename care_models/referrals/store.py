@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import bindparam, func, null, select, tuple_, union_all
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,7 +48,7 @@ from care_models.referrals.store_rows import (
     committed_together,
     insert_returning_ids,
     insert_rows,
-    plan_for_the_values,
+    planned_rows,
 )
 from care_models.schema import AuditLog, Organisation, Referral, ReferralStatusEvent
 
@@ -212,24 +212,20 @@ _STORED = select(Referral.identifier_value, Referral.id).where(
     Referral.identifier_system == bindparam("system"),
     Referral.identifier_value.in_(bindparam("values", expanding=True)),
 )
-# PostgreSQL searches the index for each row of a row-value IN. The rows with no key
-# are ids drawn from the table's sequence for the batch's new referrals: the lookup
-# and the ids in one round trip (an id drawn for a referral that turns out to be
-# known is left unused, a gap as a rolled-back insert leaves). The sequence's name is
-# looked up once per statement (a scalar subquery), not once per id.
-_REFERRAL_IDS = select(func.pg_get_serial_sequence("referrals", "id")).scalar_subquery()
-_STORED_ROWS_AND_IDS = union_all(
-    select(
-        Referral.hospital_id, Referral.identifier_system, Referral.identifier_value, Referral.id
-    ).where(
-        tuple_(Referral.hospital_id, Referral.identifier_system, Referral.identifier_value).in_(
-            bindparam("keys", expanding=True)
-        )
-    ),
-    select(null(), null(), null(), func.nextval(_REFERRAL_IDS)).select_from(
-        func.generate_series(1, bindparam("new"))
-    ),
-)
+# PostgreSQL: the stored referrals among the keys (arrays, one a column: one statement
+# for every batch size), and ids drawn from the table's sequence for the batch's new
+# referrals, in one round trip with the transaction's BEGIN (see planned_rows). An id
+# drawn for a referral that turns out to be known is left unused, a gap as a
+# rolled-back insert leaves. The sequence's name is looked up once, not once per id.
+_STORED_AND_IDS = """
+SELECT r.hospital_id, r.identifier_system, r.identifier_value, r.id
+FROM unnest(%(hospitals)s::integer[], %(systems)s::text[], %(values)s::text[]) AS k(h, s, v)
+JOIN referrals AS r
+  ON r.hospital_id = k.h AND r.identifier_system = k.s AND r.identifier_value = k.v
+UNION ALL
+SELECT NULL, NULL, NULL, nextval((SELECT pg_get_serial_sequence('referrals', 'id')))
+FROM generate_series(1, %(new)s)
+"""
 
 
 @dataclass
@@ -242,15 +238,7 @@ def _lookup(session: Session, keys: set[tuple[int, str, str]], new: int) -> _Loo
     """The stored referrals among ``keys``; on PostgreSQL also ``new`` ids to insert with."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        found: dict[tuple[int, str, str], int] = {}
-        ids: list[int] = []
-        rows = connection.execute(_STORED_ROWS_AND_IDS, {"keys": sorted(keys), "new": new})
-        for hospital_id, system, value, referral_id in rows:
-            if hospital_id is None:
-                ids.append(referral_id)
-            else:
-                found[(hospital_id, system, value)] = referral_id
-        return _Lookup(found, sorted(ids))
+        return _lookup_postgresql(session, keys, new)
     by_system: dict[tuple[int, str], list[str]] = {}
     for hospital_id, system, value in keys:
         by_system.setdefault((hospital_id, system), []).append(value)
@@ -262,17 +250,36 @@ def _lookup(session: Session, keys: set[tuple[int, str, str]], new: int) -> _Loo
     return _Lookup(stored)
 
 
+def _lookup_postgresql(session: Session, keys: set[tuple[int, str, str]], new: int) -> _Lookup:
+    hospitals, systems, values = zip(*sorted(keys), strict=True) if keys else ((), (), ())
+    parameters = {
+        "hospitals": list(hospitals),
+        "systems": list(systems),
+        "values": list(values),
+        "new": new,
+    }
+    found: dict[tuple[int, str, str], int] = {}
+    ids: list[int] = []
+    for hospital_id, system, value, referral_id in planned_rows(
+        session, _STORED_AND_IDS, parameters
+    ):
+        if hospital_id is None:
+            ids.append(referral_id)
+        else:
+            found[(hospital_id, system, value)] = referral_id
+    return _Lookup(found, sorted(ids))
+
+
 def _store_batch(
     factory: sessionmaker[Session], vault: Vault, incoming: Sequence[Incoming]
 ) -> list[Submission]:
     now = utcnow()
     keys = {key for item in incoming for key in item.match_keys()}
-    # On PostgreSQL, four round trips in all (there were eight): the pool's ping, the
-    # transaction's BEGIN with its plan setting, the lookup (with the ids), and the
-    # inserts with the commit in one pipeline. Each is a wait for the server and then
-    # for the GIL, which the API's event loop keeps busy.
+    # On PostgreSQL, three round trips in all (there were eight): the pool's ping, the
+    # transaction's BEGIN with its plan setting and the lookup (with the ids), and the
+    # inserts with the commit, each in one pipeline. Each is a wait for the server and
+    # then for the GIL, which the API's event loop keeps busy.
     with factory() as session:
-        plan_for_the_values(session)
         lookup = _lookup(session, keys, len(incoming))
         known: list[int | None] = [
             next((lookup.stored[k] for k in item.match_keys() if k in lookup.stored), None)
