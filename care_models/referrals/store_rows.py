@@ -103,41 +103,29 @@ def committed_together(session: Session) -> Iterator[None]:
     session.commit()
 
 
-_PLAN_FOR_THE_VALUES = "SET LOCAL plan_cache_mode = force_custom_plan"
-
-
-def plan_for_the_values(session: Session) -> None:
-    """For the rest of the transaction, PostgreSQL plans each statement for its values.
+def planned_rows(session: Session, query: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """PostgreSQL: the rows of ``query`` (psycopg's placeholders), the rest of the
+    transaction planned for the values it is sent with; one round trip with its BEGIN.
 
     psycopg prepares a statement it has sent five times, and PostgreSQL may then keep
     one plan for any values (so do the foreign keys' checks) until the table's
     statistics change. Plans made while a table was small stay sequential scans as it
     grows, if autovacuum's ANALYZE is off or far behind: storing ``bench/intake.py``'s
     10,000 referrals read 50 million rows, and PostgreSQL's CPU per referral more than
-    doubled. Planned for their values, the lookups and the checks take the indexes.
-    The setting goes in one round trip with the transaction's BEGIN (a pipeline).
-    """
-    connection = session.connection()
-    driver = connection.connection.driver_connection
-    if isinstance(driver, psycopg.Connection):
-        with driver.pipeline():
-            connection.exec_driver_sql(_PLAN_FOR_THE_VALUES)
+    doubled. ``SET LOCAL plan_cache_mode`` has every statement of the transaction
+    planned for its values: the lookups and the checks take the indexes.
 
-
-def planned_rows(session: Session, query: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """PostgreSQL: :func:`plan_for_the_values`, then the rows of ``query`` (psycopg's
-    placeholders), all in one round trip with the transaction's BEGIN.
-
-    Through SQLAlchemy a query cannot share the pipeline (it reads the columns as soon
-    as the query is sent); through the driver's cursor, its rows are fetched with the
-    rest. An error is SQLAlchemy's, as from ``session.execute``.
+    The setting, the query and the transaction's BEGIN go in one pipeline, through the
+    driver's cursor: through SQLAlchemy a query cannot share it (SQLAlchemy reads the
+    columns as soon as the query is sent). An error is SQLAlchemy's, as from
+    ``session.execute``.
     """
     driver = session.connection().connection.driver_connection
     if not isinstance(driver, psycopg.Connection):
         raise TypeError("planned_rows needs a PostgreSQL session (psycopg)")
     try:
         with driver.pipeline(), driver.cursor() as cursor:
-            cursor.execute(_PLAN_FOR_THE_VALUES)
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
             cursor.execute(query, parameters)
             return cursor.fetchall()
     except psycopg.Error as error:

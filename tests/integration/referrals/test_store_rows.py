@@ -5,8 +5,8 @@ inserts them itself; on SQLite it uses ``INSERT ... RETURNING``. Either way the 
 must come back in the order of the rows, follow the ids already there, and leave the
 sequence ready for an ordinary insert afterwards. ``committed_together`` sends inserts
 and their commit in one round trip on PostgreSQL: all of it is committed, or nothing.
-``plan_for_the_values`` keeps a statement planned on a small table from scanning it
-once it has grown.
+``planned_rows`` keeps a lookup planned on a small table from scanning it once it has
+grown.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from care_models.referrals.store_rows import (
     committed_together,
     insert_returning_ids,
     insert_rows,
-    plan_for_the_values,
+    planned_rows,
 )
 from care_models.schema import AuditLog
 
@@ -102,10 +102,11 @@ _SEQ_SCANS = text("SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname =
 def _probe_scans(session: Session, planned: bool) -> int:
     """Sequential scans of plan_probe by one lookup, in a transaction of its own."""
     with session.begin():
-        if planned:
-            plan_for_the_values(session)
         before = session.execute(_SEQ_SCANS).scalar_one()  # counts not yet flushed included
-        session.execute(text("SELECT v FROM plan_probe WHERE id = :id"), {"id": 7}).one()
+        if planned:
+            planned_rows(session, "SELECT v FROM plan_probe WHERE id = %(id)s", {"id": 7})
+        else:
+            session.execute(text("SELECT v FROM plan_probe WHERE id = :id"), {"id": 7}).one()
         return int(session.execute(_SEQ_SCANS).scalar_one() - before)
 
 
