@@ -11,7 +11,7 @@ and the last, so no burst at a window's edge):
 Where the counts live (``CARE_RATE_LIMIT_STORAGE``): Redis when a ``redis://`` URL
 is set, shared by every worker on every machine; otherwise a SQLite file,
 ``CARE_VAR_DIR/ratelimit.db``, shared by the workers of one machine (each count is
-one short write transaction; SQLite's file lock orders the workers). Keys are
+one statement; SQLite's file lock orders the workers). Keys are
 prefixed per care database, so two deployments (or two test databases) sharing a
 Redis never share counts. When the store cannot be reached, :class:`LimitUnavailable`
 is raised and the API answers 503: an unlimited API is not an option.
@@ -26,8 +26,9 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.errors import StorageError
@@ -39,6 +40,7 @@ from care_models.config import Settings
 
 REDIS_TIMEOUT_SECONDS = 2.0
 SQLITE_BUSY_MS = 5000
+T = TypeVar("T")
 
 
 def _owner_only(path: str, flags: int) -> int:
@@ -49,10 +51,61 @@ class LimitUnavailable(Exception):
     """The shared store of the counts cannot be reached."""
 
 
+# What an insert into counters does to a key already there: adds to it, unless its
+# window expired, when it starts again (positional: the current time, twice).
+_ADDED = (
+    "ON CONFLICT (key) DO UPDATE SET "
+    "value = CASE WHEN counters.expires <= ? THEN excluded.value "
+    "ELSE counters.value + excluded.value END, "
+    "expires = CASE WHEN counters.expires <= ? THEN excluded.expires "
+    "ELSE counters.expires END "
+    "RETURNING value"
+)
+# A sliding window's check and count in one statement: a row back when counted. The
+# weighted count (the previous window's by its weight, plus the current one's), floored
+# (CAST truncates, and counts are never negative), plus the amount within the limit.
+_TAKE = """
+INSERT INTO counters (key, value, expires)
+SELECT :current, :amount, :expires
+WHERE CAST(
+    coalesce((SELECT value FROM counters WHERE key = :previous AND expires > :now), 0)
+    * :weight
+    + coalesce((SELECT value FROM counters WHERE key = :current AND expires > :now), 0)
+    AS INTEGER) + :amount <= :limit
+ON CONFLICT (key) DO UPDATE SET
+    value = CASE WHEN counters.expires <= :now THEN excluded.value
+        ELSE counters.value + excluded.value END,
+    expires = CASE WHEN counters.expires <= :now THEN excluded.expires
+        ELSE counters.expires END
+RETURNING value
+"""
+
+
+def _patiently(step: Callable[[], T]) -> T:
+    """``step``, tried again while SQLite answers that another worker holds its lock.
+
+    A count holds the write lock for tens of microseconds, but SQLite's own busy handler
+    sleeps 1, 2, 5, 10... milliseconds between tries, and the event loop with it: every
+    worker stood still that long whenever two counted at once. These tries start at
+    50 µs and double up to a millisecond, within SQLITE_BUSY_MS in all.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    pause = 0.00005
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.001)
+
+
 class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
     """Fixed and sliding window counters in one SQLite file, shared across processes.
 
-    Every check-and-count runs in one ``BEGIN IMMEDIATE`` transaction, so two workers
+    Every check-and-count is one statement (SQLite's own transaction), so two workers
     cannot both take the last slot. Durability is not needed (``synchronous=OFF``):
     after a crash the counts start again, as they would in memory."""
 
@@ -72,20 +125,21 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         if self._connection is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self._path, os.O_WRONLY | os.O_CREAT, 0o600))  # owner only
+            # No busy timeout of SQLite's own: it sleeps a millisecond and more between
+            # tries, with the event loop waiting (see _patiently).
             db = sqlite3.connect(
-                self._path,
-                timeout=SQLITE_BUSY_MS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
+                self._path, timeout=0, isolation_level=None, check_same_thread=False
             )
             # Workers starting together would race here: switching to WAL does not wait
             # for another connection's lock, it fails with "database is locked".
             with open(f"{self._path}.setup", "a", opener=_owner_only) as setup:
                 fcntl.flock(setup, fcntl.LOCK_EX)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute(
-                    "CREATE TABLE IF NOT EXISTS counters "
-                    "(key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
+                _patiently(lambda: db.execute("PRAGMA journal_mode=WAL"))
+                _patiently(
+                    lambda: db.execute(
+                        "CREATE TABLE IF NOT EXISTS counters "
+                        "(key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)"
+                    )
                 )
             db.execute("PRAGMA synchronous=OFF")
             self._connection = db
@@ -98,42 +152,32 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
     # -- the plain counter (fixed windows) ------------------------------------------
 
     def _get(self, key: str, now: float) -> tuple[int, float]:
-        row = self._db.execute(
-            "SELECT value, expires FROM counters WHERE key = ? AND expires > ?", (key, now)
-        ).fetchone()
+        query = "SELECT value, expires FROM counters WHERE key = ? AND expires > ?"
+        row = _patiently(lambda: self._db.execute(query, (key, now)).fetchone())
         return (int(row[0]), float(row[1])) if row else (0, now)
 
     def _incr(self, key: str, expiry: float, amount: int, now: float) -> int:
         """Add ``amount`` to the key's count; an expired count starts again. One statement."""
-        (value,) = self._db.execute(
-            "INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET "
-            "value = CASE WHEN counters.expires <= ? THEN excluded.value "
-            "ELSE counters.value + excluded.value END, "
-            "expires = CASE WHEN counters.expires <= ? THEN excluded.expires "
-            "ELSE counters.expires END "
-            "RETURNING value",
-            (key, amount, now + expiry, now, now),
-        ).fetchone()
-        self._writes += 1
-        if self._writes % 1000 == 0:  # now and then, forget windows long past
-            self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+        (value,) = _patiently(
+            lambda: self._db.execute(
+                f"INSERT INTO counters (key, value, expires) VALUES (?, ?, ?) {_ADDED}",
+                (key, amount, now + expiry, now, now),
+            ).fetchone()
+        )
+        self._forget_now_and_then(now)
         return int(value)
+
+    def _forget_now_and_then(self, now: float) -> None:
+        self._writes += 1
+        if self._writes % 1000 == 0:  # windows long past
+            _patiently(lambda: self._db.execute("DELETE FROM counters WHERE expires <= ?", (now,)))
 
     def _key(self, key: str) -> str:
         return f"{self.key_prefix}:{key}"
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        key = self._key(key)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                value = self._incr(key, expiry, amount, time.time())
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return value
+            return self._incr(self._key(key), expiry, amount, time.time())
 
     def get(self, key: str) -> int:
         with self._lock:
@@ -149,21 +193,20 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
 
     def reset(self) -> int | None:
         with self._lock:
-            return self._db.execute("DELETE FROM counters").rowcount
+            return _patiently(lambda: self._db.execute("DELETE FROM counters").rowcount)
 
     def clear(self, key: str) -> None:
+        statement, parameters = "DELETE FROM counters WHERE key = ?", (self._key(key),)
         with self._lock:
-            self._db.execute("DELETE FROM counters WHERE key = ?", (self._key(key),))
+            _patiently(lambda: self._db.execute(statement, parameters))
 
     # -- sliding windows ---------------------------------------------------------------
 
     def _window(self, key: str, expiry: int, now: float) -> tuple[int, float, int, float]:
         previous_key, current_key = self.sliding_window_keys(key, expiry, now)
+        query = "SELECT key, value FROM counters WHERE key IN (?, ?) AND expires > ?"
         counts = dict(
-            self._db.execute(
-                "SELECT key, value FROM counters WHERE key IN (?, ?) AND expires > ?",
-                (previous_key, current_key, now),
-            ).fetchall()
+            _patiently(lambda: self._db.execute(query, (previous_key, current_key, now)).fetchall())
         )
         previous, current = int(counts.get(previous_key, 0)), int(counts.get(current_key, 0))
         previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
@@ -179,32 +222,37 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         self, entries: Sequence[tuple[str, int, int, int]]
     ) -> int | None:
         """:meth:`acquire_sliding_window_entry` for each ``(key, limit, expiry, amount)``,
-        in order and in one transaction (one lock of the file, not one per count): the
-        index of the first refused, whose predecessors stay counted; None if all were."""
+        in order: the index of the first refused, whose predecessors stay counted; None
+        if all were taken."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                now = time.time()
-                refused = next(
-                    (i for i, entry in enumerate(entries) if not self._take(*entry, now)), None
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return refused
+            now = time.time()
+            return next((i for i, entry in enumerate(entries) if not self._take(*entry, now)), None)
 
     def _take(self, key: str, limit: int, expiry: int, amount: int, now: float) -> bool:
-        """Count ``amount`` in the key's sliding window if that keeps it within ``limit``."""
+        """Count ``amount`` in the key's sliding window if that keeps it within ``limit``.
+
+        The check and the count are one statement: SQLite holds its write lock only
+        inside it, never while this worker waits for the GIL (another worker would wait
+        for the lock that long), and two workers cannot both take the last slot.
+        """
         if amount > limit:
             return False
-        key = self._key(key)
-        previous, previous_ttl, current, _ = self._window(key, expiry, now)
-        if math.floor(previous * previous_ttl / expiry + current) + amount > limit:
-            return False
-        _, current_key = self.sliding_window_keys(key, expiry, now)
-        self._incr(current_key, 2 * expiry, amount, now)
-        return True
+        previous_key, current_key = self.sliding_window_keys(self._key(key), expiry, now)
+        # The previous window's weight: the share of it still inside the last minute.
+        weight = 1 - (((now - expiry) / expiry) % 1)
+        parameters = {
+            "previous": previous_key,
+            "current": current_key,
+            "amount": amount,
+            "limit": limit,
+            "weight": weight,
+            "now": now,
+            "expires": now + 2 * expiry,
+        }
+        taken = _patiently(lambda: self._db.execute(_TAKE, parameters).fetchone())
+        if taken is not None:
+            self._forget_now_and_then(now)
+        return taken is not None
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
         with self._lock:

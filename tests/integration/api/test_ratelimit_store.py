@@ -36,6 +36,17 @@ def test_a_sliding_window_weighs_the_last_minute_and_refuses_past_the_limit(
     assert not store.acquire_sliding_window_entry("h", limit=100, expiry=60, amount=101)
 
 
+def test_the_last_windows_count_weighs_by_its_share_of_the_last_minute(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    assert store._take("w", limit=10, expiry=60, amount=10, now=6001.0)  # window 100, full
+    assert not store._take("w", limit=10, expiry=60, amount=1, now=6059.0)
+    # Half-way through window 101, window 100's 10 count as 5.
+    assert store._take("w", limit=7, expiry=60, amount=2, now=6090.0)
+    assert not store._take("w", limit=7, expiry=60, amount=1, now=6090.0)
+    # In window 103 the old counts are gone.
+    assert store._take("w", limit=1, expiry=60, amount=1, now=6200.0)
+
+
 def test_counts_taken_together_stop_at_the_first_refused(tmp_path: Path) -> None:
     store = _store(tmp_path)
     assert store.acquire_sliding_window_entries([("r", 2, 60, 1), ("b", 100, 60, 60)]) is None
