@@ -81,6 +81,11 @@ RETURNING value
 """
 
 
+def _previous_weight(now: float, expiry: int) -> float:
+    """The share of the previous window still inside the last ``expiry`` seconds."""
+    return 1 - (((now - expiry) / expiry) % 1)
+
+
 def _patiently(step: Callable[[], T]) -> T:
     """``step``, tried again while SQLite answers that another worker holds its lock.
 
@@ -209,7 +214,7 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
             _patiently(lambda: self._db.execute(query, (previous_key, current_key, now)).fetchall())
         )
         previous, current = int(counts.get(previous_key, 0)), int(counts.get(current_key, 0))
-        previous_ttl = (1 - (((now - expiry) / expiry) % 1)) * expiry if previous else 0.0
+        previous_ttl = _previous_weight(now, expiry) * expiry if previous else 0.0
         current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
         return previous, previous_ttl, current, current_ttl
 
@@ -238,14 +243,12 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         if amount > limit:
             return False
         previous_key, current_key = self.sliding_window_keys(self._key(key), expiry, now)
-        # The previous window's weight: the share of it still inside the last minute.
-        weight = 1 - (((now - expiry) / expiry) % 1)
         parameters = {
             "previous": previous_key,
             "current": current_key,
             "amount": amount,
             "limit": limit,
-            "weight": weight,
+            "weight": _previous_weight(now, expiry),
             "now": now,
             "expires": now + 2 * expiry,
         }
@@ -306,7 +309,7 @@ class RateLimiter:
         """Count one request of ``hospital`` and its ``size`` body bytes: the limit it is
         over (the request stays counted if only its bytes are over), None when within both.
 
-        On the SQLite store both counts take one transaction."""
+        On the SQLite store each count is one statement, without the library's rounds."""
         charges = [(self.requests, 1)] + ([(self.bytes, size)] if size > 0 else [])
         storage = self._limiter.storage
         if not isinstance(storage, SQLiteStorage):
