@@ -216,11 +216,15 @@ async def authenticated_hospital(request: Request, credentials: Bearer) -> Organ
             {"WWW-Authenticate": "Bearer"},
         )
     address = client_address(request)
+    body_bytes = declared_body_bytes(request, care.settings)
+    hospital = care.cached_hospital(token)
+    if hospital is not None:  # the address's failed logins are checked with the counts
+        return _admitted(care, hospital, body_bytes, address)
     refuse_blocked_address(care, address, "Authorization")
-    hospital = care.cached_hospital(token) or await run_in_threadpool(care.hospital_for, token)
+    hospital = await run_in_threadpool(care.hospital_for, token)
     if hospital is None:
         count_failed_login(care, address)
-    return _admitted(care, hospital, declared_body_bytes(request, care.settings))
+    return _admitted(care, hospital, body_bytes)
 
 
 def client_address(request: Request) -> str:
@@ -247,10 +251,17 @@ def refuse_blocked_address(care: CareState, address: str, expression: str) -> No
     try:
         if not care.limiter.login_blocked(address):
             return
-        wait = care.limiter.login_retry_after_seconds(address)
     except LimitUnavailable:
         raise _limit_store_down() from None
-    raise ApiError(
+    raise _blocked_address(care, address, expression)
+
+
+def _blocked_address(care: CareState, address: str, expression: str) -> ApiError:
+    try:
+        wait = care.limiter.login_retry_after_seconds(address)
+    except LimitUnavailable:
+        return _limit_store_down()
+    return ApiError(
         429,
         "throttled",
         expression,
@@ -267,7 +278,10 @@ def count_failed_login(care: CareState, address: str) -> None:
         raise _limit_store_down() from None
 
 
-def _admitted(care: CareState, hospital: Organisation | None, body_bytes: int = 0) -> Organisation:
+def _admitted(
+    care: CareState, hospital: Organisation | None, body_bytes: int = 0, address: str | None = None
+) -> Organisation:
+    """The hospital, counted against its limits; ``address`` checked for failed logins."""
     if hospital is None:
         raise ApiError(
             401,
@@ -278,9 +292,11 @@ def _admitted(care: CareState, hospital: Organisation | None, body_bytes: int = 
         )
     limiter = care.limiter
     try:
-        refused = limiter.admit(hospital.code, body_bytes)
+        refused = limiter.admit(hospital.code, body_bytes, address)
         if refused is None:
             return hospital
+        if refused is limiter.failures and address is not None:
+            raise _blocked_address(care, address, "Authorization")
         wait = str(limiter.retry_after_seconds(refused, hospital.code))
     except LimitUnavailable:
         raise _limit_store_down() from None

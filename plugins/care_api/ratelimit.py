@@ -20,6 +20,7 @@ is raised and the API answers 503: an unlimited API is not an option.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import math
 import os
@@ -61,24 +62,36 @@ _ADDED = (
     "ELSE counters.expires END "
     "RETURNING value"
 )
-# A sliding window's check and count in one statement: a row back when counted. The
-# weighted count (the previous window's by its weight, plus the current one's), floored
-# (CAST truncates, and counts are never negative), plus the amount within the limit.
+# Sliding windows checked and counted in one statement. Each wanted row is a window:
+# its weighted count (the previous window's by its weight, plus the current one's),
+# floored (CAST truncates; counts are never negative), plus its amount must be within
+# its limit. A row is counted when it and every row before it (by pos) fit; guards
+# (counted = 0, pos -1) are only checked. SQLite evaluates the whole SELECT before it
+# inserts a row (it reads the table it inserts into), so every row is judged on the
+# counts as they were. A window's key names the window (limits' sliding_window_keys),
+# so the row found for it was made in it: it is added to, never expired. "{rows}" is
+# one "(?, ?, ?, ?, ?, ?, ?, ?, ?)" per window.
 _TAKE = """
+WITH wanted (pos, counted, previous, current, amount, lim, weight, now, expires) AS (
+    VALUES {rows}),
+room AS MATERIALIZED (
+    SELECT pos, counted, current, amount, now, expires, CAST(
+        coalesce((SELECT value FROM counters WHERE key = previous AND expires > now), 0)
+        * weight
+        + coalesce((SELECT value FROM counters WHERE key = current AND expires > now), 0)
+        AS INTEGER) + amount <= lim AS fits
+    FROM wanted)
 INSERT INTO counters (key, value, expires)
-SELECT :current, :amount, :expires
-WHERE CAST(
-    coalesce((SELECT value FROM counters WHERE key = :previous AND expires > :now), 0)
-    * :weight
-    + coalesce((SELECT value FROM counters WHERE key = :current AND expires > :now), 0)
-    AS INTEGER) + :amount <= :limit
-ON CONFLICT (key) DO UPDATE SET
-    value = CASE WHEN counters.expires <= :now THEN excluded.value
-        ELSE counters.value + excluded.value END,
-    expires = CASE WHEN counters.expires <= :now THEN excluded.expires
-        ELSE counters.expires END
-RETURNING value
+SELECT current, amount, expires FROM room AS this
+WHERE counted AND NOT EXISTS (SELECT 1 FROM room WHERE room.pos <= this.pos AND NOT fits)
+ON CONFLICT (key) DO UPDATE SET value = counters.value + excluded.value
+RETURNING key
 """
+
+
+@functools.cache
+def _take_statement(windows: int) -> str:
+    return _TAKE.format(rows=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * windows))
 
 
 def _previous_weight(now: float, expiry: int) -> float:
@@ -224,38 +237,55 @@ class SQLiteStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWind
         return self.acquire_sliding_window_entries([(key, limit, expiry, amount)]) is None
 
     def acquire_sliding_window_entries(
-        self, entries: Sequence[tuple[str, int, int, int]]
+        self,
+        entries: Sequence[tuple[str, int, int, int]],
+        guards: Sequence[tuple[str, int, int]] = (),
     ) -> int | None:
         """:meth:`acquire_sliding_window_entry` for each ``(key, limit, expiry, amount)``,
         in order: the index of the first refused, whose predecessors stay counted; None
-        if all were taken."""
+        if all were taken. Each ``(key, limit, expiry)`` of ``guards`` must have room for
+        one more, and is not counted: when one has not, nothing is counted and the answer
+        is -1."""
         with self._lock:
-            now = time.time()
-            return next((i for i, entry in enumerate(entries) if not self._take(*entry, now)), None)
+            return self._take(entries, guards, time.time())
 
-    def _take(self, key: str, limit: int, expiry: int, amount: int, now: float) -> bool:
-        """Count ``amount`` in the key's sliding window if that keeps it within ``limit``.
+    def _take(
+        self,
+        entries: Sequence[tuple[str, int, int, int]],
+        guards: Sequence[tuple[str, int, int]],
+        now: float,
+    ) -> int | None:
+        """The checks and counts of :meth:`acquire_sliding_window_entries` as one statement.
 
-        The check and the count are one statement: SQLite holds its write lock only
-        inside it, never while this worker waits for the GIL (another worker would wait
-        for the lock that long), and two workers cannot both take the last slot.
+        SQLite holds its write lock only inside it, never while this worker waits for
+        the GIL (another worker would wait for the lock that long), and two workers
+        cannot both take the last slot.
         """
-        if amount > limit:
-            return False
-        previous_key, current_key = self.sliding_window_keys(self._key(key), expiry, now)
-        parameters = {
-            "previous": previous_key,
-            "current": current_key,
-            "amount": amount,
-            "limit": limit,
-            "weight": _previous_weight(now, expiry),
-            "now": now,
-            "expires": now + 2 * expiry,
-        }
-        taken = _patiently(lambda: self._db.execute(_TAKE, parameters).fetchone())
-        if taken is not None:
+        wanted = [(-1, 0, key, limit, expiry, 1) for key, limit, expiry in guards]
+        wanted += [(pos, 1, *entry) for pos, entry in enumerate(entries)]
+        values: list[object] = []
+        current_keys = []
+        for pos, counted, key, limit, expiry, amount in wanted:
+            previous, current = self.sliding_window_keys(self._key(key), expiry, now)
+            weight, expires = _previous_weight(now, expiry), now + 2 * expiry
+            values += (pos, counted, previous, current, amount, limit, weight, now, expires)
+            current_keys.append(current)
+        statement = _take_statement(len(wanted))
+        rows = _patiently(lambda: self._db.execute(statement, values).fetchall())
+        if rows:
             self._forget_now_and_then(now)
-        return taken is not None
+        taken = {key for (key,) in rows}
+        refused = next(
+            (i for i, c in enumerate(current_keys[len(guards) :]) if c not in taken), None
+        )
+        if refused == 0 and any(not self._fits(*guard, now) for guard in guards):
+            return -1  # a guard was full (read again only now: refusals are rare)
+        return refused
+
+    def _fits(self, key: str, limit: int, expiry: int, now: float) -> bool:
+        """Whether the key's sliding window has room for one more."""
+        previous, previous_ttl, current, _ = self._window(self._key(key), expiry, now)
+        return int(previous * previous_ttl / expiry + current) + 1 <= limit
 
     def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
         with self._lock:
@@ -305,21 +335,33 @@ class RateLimiter:
         """Count ``size`` body bytes of ``hospital``; False when over its byte rate."""
         return size <= 0 or self._hit(self.bytes, hospital, size)
 
-    def admit(self, hospital: str, size: int) -> RateLimitItem | None:
+    def admit(self, hospital: str, size: int, address: str | None = None) -> RateLimitItem | None:
         """Count one request of ``hospital`` and its ``size`` body bytes: the limit it is
-        over (the request stays counted if only its bytes are over), None when within both.
+        over (the request stays counted if only its bytes are over), None when within all.
 
-        On the SQLite store each count is one statement, without the library's rounds."""
+        With ``address``, the request is first refused, uncounted, when the address
+        failed to log in too often (``self.failures``). On the SQLite store all of it is
+        one statement: a request whose token is known costs one write, not three."""
         charges = [(self.requests, 1)] + ([(self.bytes, size)] if size > 0 else [])
         storage = self._limiter.storage
         if not isinstance(storage, SQLiteStorage):
+            if address is not None and self.login_blocked(address):
+                return self.failures
             over = (item for item, cost in charges if not self._hit(item, hospital, cost))
             return next(over, None)
         entries = [(i.key_for(hospital), i.amount, i.get_expiry(), cost) for i, cost in charges]
+        failures = self.failures
+        guards = (
+            [(failures.key_for(address_key(address)), failures.amount, failures.get_expiry())]
+            if address is not None
+            else []
+        )
         try:
-            refused = storage.acquire_sliding_window_entries(entries)
+            refused = storage.acquire_sliding_window_entries(entries, guards)
         except sqlite3.Error as exc:
             raise LimitUnavailable(str(exc)) from None
+        if refused == -1:
+            return failures
         return None if refused is None else charges[refused][0]
 
     def login_blocked(self, address: str) -> bool:

@@ -66,6 +66,27 @@ def test_650_wrong_tokens_are_refused_with_429_without_database_lookups(
     assert other_address.status_code == 200
 
 
+def test_a_known_token_from_an_address_that_then_failed_too_often_is_refused(
+    county_engine: Engine, vault: Vault
+) -> None:
+    """A token the worker already knows skips the lookup, not the address's block: the
+    check goes with the request's counts (one statement on the SQLite store)."""
+    settings = api_settings(CARE_API_AUTH_FAILURES_PER_MINUTE="3")
+    app = create_app(settings=settings, engine=county_engine, vault=vault)
+    looked_up = _counting_lookups(app)
+    with _client(app) as api:
+        known = api.get("/fhir/Task", headers=headers("H-JC-GEN"))
+        failed = [api.get("/fhir/Task", headers={"Authorization": "Bearer wrong"}) for _ in "abc"]
+        blocked = api.get("/fhir/Task", headers=headers("H-JC-GEN"))
+    with _client(app, "192.0.2.99") as elsewhere:
+        other_address = elsewhere.get("/fhir/Task", headers=headers("H-JC-GEN"))
+    assert known.status_code == 200 and [r.status_code for r in failed] == [401] * 3
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) >= 1
+    assert "failed logins" in blocked.json()["issue"][0]["diagnostics"]
+    assert other_address.status_code == 200
+    assert looked_up.count(headers("H-JC-GEN")["Authorization"].removeprefix("Bearer ")) == 1
+
+
 def test_wrong_calendar_tokens_are_limited_per_address_too(
     county_engine: Engine, vault: Vault
 ) -> None:

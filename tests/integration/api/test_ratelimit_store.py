@@ -36,15 +36,40 @@ def test_a_sliding_window_weighs_the_last_minute_and_refuses_past_the_limit(
     assert not store.acquire_sliding_window_entry("h", limit=100, expiry=60, amount=101)
 
 
+def _takes(store: SQLiteStorage, key: str, limit: int, amount: int, now: float) -> bool:
+    return store._take([(key, limit, 60, amount)], (), now) is None
+
+
 def test_the_last_windows_count_weighs_by_its_share_of_the_last_minute(tmp_path: Path) -> None:
     store = _store(tmp_path)
-    assert store._take("w", limit=10, expiry=60, amount=10, now=6001.0)  # window 100, full
-    assert not store._take("w", limit=10, expiry=60, amount=1, now=6059.0)
+    assert _takes(store, "w", limit=10, amount=10, now=6001.0)  # window 100, full
+    assert not _takes(store, "w", limit=10, amount=1, now=6059.0)
     # Half-way through window 101, window 100's 10 count as 5.
-    assert store._take("w", limit=7, expiry=60, amount=2, now=6090.0)
-    assert not store._take("w", limit=7, expiry=60, amount=1, now=6090.0)
+    assert _takes(store, "w", limit=7, amount=2, now=6090.0)
+    assert not _takes(store, "w", limit=7, amount=1, now=6090.0)
     # In window 103 the old counts are gone.
-    assert store._take("w", limit=1, expiry=60, amount=1, now=6200.0)
+    assert _takes(store, "w", limit=1, amount=1, now=6200.0)
+
+
+def test_counts_taken_together_are_judged_on_the_counts_before_them(tmp_path: Path) -> None:
+    """The request that fills its window still lets its bytes be counted: each window is
+    judged on the counts as they were before the statement, not after its own rows."""
+    store = _store(tmp_path)
+    assert store.acquire_sliding_window_entries([("r", 1, 60, 1), ("b", 100, 60, 100)]) is None
+    counts = {key: sum(store.get_sliding_window(key, 60)[::2]) for key in ("r", "b")}
+    assert counts == {"r": 1, "b": 100}
+
+
+def test_a_full_guard_refuses_everything_and_a_guard_is_never_counted(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    guard = ("failures", 2, 60)
+    assert store.acquire_sliding_window_entries([("r", 10, 60, 1)], [guard]) is None
+    assert sum(store.get_sliding_window("failures", 60)[::2]) == 0
+    assert store.acquire_sliding_window_entries([("failures", 2, 60, 2)]) is None
+    assert store.acquire_sliding_window_entries([("r", 10, 60, 1)], [guard]) == -1
+    assert sum(store.get_sliding_window("r", 60)[::2]) == 1  # only the first request
+    # A refusal of the request itself is told apart from the guard's.
+    assert store.acquire_sliding_window_entries([("q", 1, 60, 2)], [("other", 2, 60)]) == 0
 
 
 def test_counts_taken_together_stop_at_the_first_refused(tmp_path: Path) -> None:
