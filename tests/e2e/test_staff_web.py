@@ -6,10 +6,13 @@ the care API under uvicorn, mounted under ``/care``, on a SQLite county.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,7 @@ from care_models.privacy import reveal
 from care_models.schema import Client, Decision, PlannedService
 from care_models.tokens import development_token
 from tests.e2e.test_hospital_web import (  # noqa: F401  (module fixtures)
+    WAIT_SECONDS,
     CareServer,
     browser,
     care_server,
@@ -63,14 +67,24 @@ def test_a_coordinator_records_decisions_and_a_wrong_one_is_refused_in_the_page(
     assert name in browser.find_element(By.ID, f"case-{listed.case_id}").text  # the chair's copy
     need = listed.needs["health_medical"]
 
+    def fill(provider: str) -> Callable[[Chrome], bool]:
+        def filled(driver: Chrome) -> bool:
+            Select(driver.find_element(By.ID, f"decision-{need}")).select_by_value("link_service")
+            reason = driver.find_element(By.ID, f"reason-{need}")
+            reason.clear()
+            reason.send_keys("퇴원 후 방문간호")
+            Select(driver.find_element(By.ID, f"provider-{need}")).select_by_value(provider)
+            Select(driver.find_element(By.ID, f"service-{need}")).select_by_value("home_nursing")
+            Select(driver.find_element(By.ID, f"cadence-{need}")).select_by_value("weekly")
+            return True
+
+        return filled
+
     def decide(provider: str) -> None:
-        Select(browser.find_element(By.ID, f"decision-{need}")).select_by_value("link_service")
-        reason = browser.find_element(By.ID, f"reason-{need}")
-        reason.clear()
-        reason.send_keys("퇴원 후 방문간호")
-        Select(browser.find_element(By.ID, f"provider-{need}")).select_by_value(provider)
-        Select(browser.find_element(By.ID, f"service-{need}")).select_by_value("home_nursing")
-        Select(browser.find_element(By.ID, f"cadence-{need}")).select_by_value("weekly")
+        # Filled again from the start if the page was still being replaced under it (a
+        # loaded machine has shown a node leaving the document mid-fill); sent once.
+        stale = (StaleElementReferenceException, NoSuchElementException)
+        WebDriverWait(browser, WAIT_SECONDS, ignored_exceptions=stale).until(fill(provider))
         browser.find_element(By.ID, f"save-{listed.case_id}").click()
 
     decide("P-MEALS")  # the meals provider does not nurse
