@@ -231,11 +231,11 @@ def run_worker(
 def settle_the_heap() -> None:
     """Put what the worker has loaded out of the garbage collector's sight.
 
-    The modules, the models and the routes are some 170,000 objects that live as long
-    as the worker. Each full collection walked all of them: about 90 ms with the event
-    loop standing still, every few seconds under load (``bench/intake.py``), which is
-    where the POSTs' slowest answers came from. Frozen, a collection walks only what the
-    requests made.
+    The modules, the models and the routes are some 165,000 objects that live as long
+    as the worker. Each full collection walked all of them, with the event loop
+    standing still: about 85 ms, against 5 ms once they are frozen and a collection
+    walks only what the requests made (``bench/gc_pause.py`` prints both). Those stops
+    were where the POSTs' slowest answers came from.
     """
     gc.collect()
     gc.freeze()
